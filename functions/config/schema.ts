@@ -1,0 +1,137 @@
+import { z } from "zod";
+import { plannedPackageTypes, providers } from "../../providers/index.ts";
+import { isPrivateHost } from "../proxy/network-policy.ts";
+
+const regex = z.string().superRefine((pattern, ctx) => {
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: `is not a valid regular expression (${(error as Error).message})` });
+  }
+});
+
+/** A secret comes from the named environment variable / Worker secret, or inline from the file. */
+const secret = (field: string) => ({
+  [field]: z.string().min(1).optional(),
+  [`${field}_env`]: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+});
+
+const authSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("bearer"), ...secret("token") }),
+  z.strictObject({ type: z.literal("basic"), username: z.string().min(1), ...secret("password") }),
+  z.strictObject({ type: z.literal("header"), name: z.string().min(1), ...secret("value") }),
+]);
+
+const seconds = z.number().int().min(0);
+
+export const remoteSchema = z
+  .strictObject({
+    base_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    package: z.string().default("generic"),
+    description: z.string().default(""),
+    patterns: z.array(regex).default([]),
+    blocklist: z.array(regex).default([]),
+    mutable_patterns: z.array(regex).default([]),
+    immutable_patterns: z.array(regex).default([]),
+    /** Seconds an immutable file stays fresh; 0 = forever. */
+    immutable_ttl: seconds.default(0),
+    /** Seconds a mutable file (an index) stays fresh before the upstream is asked again. */
+    mutable_ttl: seconds.default(300),
+    /** Seconds to wait for the upstream's response headers. */
+    upstream_timeout: z.number().positive().default(30),
+    allow_private_network: z.boolean().default(false),
+    auth: authSchema.optional(),
+  })
+  .superRefine((remote, ctx) => {
+    if (!(remote.package in providers)) {
+      const planned = plannedPackageTypes.includes(remote.package);
+      ctx.addIssue({
+        code: "custom",
+        path: ["package"],
+        message: planned
+          ? `package type '${remote.package}' is not supported by this version yet (supported: ${Object.keys(providers).join(", ")})`
+          : `unknown package type '${remote.package}'`,
+      });
+    }
+    const url = new URL(remote.base_url);
+    if (url.username || url.password) {
+      ctx.addIssue({ code: "custom", path: ["base_url"], message: "must not contain credentials; use auth" });
+    }
+    if (!remote.allow_private_network && isPrivateHost(url.hostname)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["base_url"],
+        message: `points at a private or loopback address (${url.hostname}); set allow_private_network: true to allow it`,
+      });
+    }
+    const auth = remote.auth as Record<string, unknown> | undefined;
+    if (auth) {
+      const field = { bearer: "token", basic: "password", header: "value" }[auth.type as string]!;
+      if ((auth[field] === undefined) === (auth[`${field}_env`] === undefined)) {
+        ctx.addIssue({ code: "custom", path: ["auth"], message: `needs exactly one of ${field} or ${field}_env` });
+      }
+    }
+  });
+
+export type RemoteConfig = z.output<typeof remoteSchema> & { name: string };
+export type RemoteAuth = NonNullable<RemoteConfig["auth"]>;
+
+const remoteName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be lowercase letters, digits, '.', '_' or '-'");
+
+/**
+ * Accepts the earlier Python version's keys by translating them to today's:
+ * `include_patterns` → `patterns`, `cache.file_ttl` → `immutable_ttl`,
+ * `cache.index_ttl` → `mutable_ttl`, and `type: remote` (the only type a proxy has).
+ */
+function fromLegacyKeys(raw: unknown): unknown {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
+  const { include_patterns, cache, type, ...rest } = raw as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...rest };
+  if (include_patterns !== undefined) out.patterns ??= include_patterns;
+  if (typeof cache === "object" && cache !== null) {
+    const { file_ttl, index_ttl, ...unknownCacheKeys } = cache as Record<string, unknown>;
+    if (file_ttl !== undefined) out.immutable_ttl ??= file_ttl;
+    if (index_ttl !== undefined) out.mutable_ttl ??= index_ttl;
+    for (const key of Object.keys(unknownCacheKeys)) out[`cache.${key}`] = unknownCacheKeys[key];
+  } else if (cache !== undefined) {
+    out.cache = cache;
+  }
+  if (type !== undefined && type !== "remote") out.type = type;
+  return out;
+}
+
+export const remotesFileSchema = z.strictObject({
+  remotes: z.record(remoteName, z.preprocess(fromLegacyKeys, remoteSchema)).default({}),
+});
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid remotes config:\n  - ${problems.join("\n  - ")}`);
+  }
+}
+
+/** Validates a whole remotes document; throws ConfigError naming each remote, key and problem. */
+export function parseRemotes(document: unknown): RemoteConfig[] {
+  const parsed = remotesFileSchema.safeParse(document);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue));
+  return Object.entries(parsed.data.remotes).map(([name, remote]) => ({ name, ...remote }));
+}
+
+/** Validates one stored remote (from the metadata store). */
+export function parseRemote(name: string, config: unknown): RemoteConfig {
+  return parseRemotes({ remotes: { [name]: config } })[0]!;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const [top, name, ...keyPath] = issue.path.map(String);
+  if (top !== "remotes" || name === undefined) return `${issue.path.join(".") || "document"}: ${issue.message}`;
+  if (issue.code === "unrecognized_keys") {
+    return `remote '${name}': unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+  }
+  if (keyPath.length === 0) return `remote '${name}': ${issue.message}`;
+  return `remote '${name}': key '${formatKey(keyPath)}': ${issue.message}`;
+}
+
+function formatKey(path: string[]): string {
+  return path.reduce((key, part) => (/^\d+$/.test(part) ? `${key}[${part}]` : key ? `${key}.${part}` : part), "");
+}

@@ -1,0 +1,39 @@
+/**
+ * Blob store: artifact bytes, content-addressed (`blobs/sha256/<hex>`).
+ * Adapters stay small (R2 binding, S3 API); the streaming, hashing and multipart
+ * decisions live once, in functions/proxy/blob-writer.ts.
+ */
+export interface BlobRange {
+  offset: number;
+  length: number;
+}
+
+export interface BlobObject {
+  size: number;
+  /** Present unless the object was only HEAD-ed. */
+  body: ReadableStream<Uint8Array> | null;
+}
+
+export interface MultipartUpload {
+  /** Parts are numbered from 1; every part except the last has the same size (>= 5 MiB). */
+  uploadPart(partNumber: number, bytes: Uint8Array): Promise<void>;
+  complete(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface BlobStore {
+  readonly kind: "r2" | "s3";
+  /** Stores a stream whose length is known in advance; rejects if the stream is shorter or longer. */
+  put(key: string, body: ReadableStream<Uint8Array>, size: number): Promise<void>;
+  /** For bodies of unknown length (chunked upstreams). */
+  createMultipartUpload(key: string): Promise<MultipartUpload>;
+  get(key: string, range?: BlobRange): Promise<BlobObject | null>;
+  head(key: string): Promise<{ size: number } | null>;
+  copy(fromKey: string, toKey: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Cheap liveness check for /api/v2/health. */
+  ping(): Promise<void>;
+}
+
+/** Smallest part size S3 and R2 accept for every part but the last. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;

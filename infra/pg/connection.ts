@@ -1,0 +1,81 @@
+import { Client, neonConfig } from "@neondatabase/serverless";
+
+export interface PgOptions {
+  /** postgres://user:pass@host:port/db */
+  databaseUrl: string;
+  /**
+   * `host:port/path` of a WebSocket→TCP bridge (the project's infra/local/pg-ws-bridge.ts) for
+   * a plain Postgres; unset for Neon, which speaks WebSocket itself.
+   */
+  wsProxy?: string;
+  /** Needed in Node < 22 or to pass the `ws` package; workerd has a global WebSocket. */
+  webSocketConstructor?: unknown;
+}
+
+/**
+ * One lazily opened Postgres connection, shared by the adapters that need Postgres during one
+ * Worker invocation. Workers cannot reuse a socket across requests, so each request gets its
+ * own and closes it when its background work is done.
+ */
+export class PgConnection {
+  #client: Client | null = null;
+  #connecting: Promise<Client> | null = null;
+  queries = 0;
+
+  constructor(private readonly options: PgOptions) {}
+
+  async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<Row[]> {
+    const client = await this.#connect();
+    this.queries++;
+    const result = await client.query(sql, params);
+    return result.rows as Row[];
+  }
+
+  /** Runs `work` inside BEGIN/COMMIT on this connection; rolls back if it throws. */
+  async transaction<T>(work: (tx: PgConnection) => Promise<T>): Promise<T> {
+    await this.query("BEGIN");
+    try {
+      const result = await work(this);
+      await this.query("COMMIT");
+      return result;
+    } catch (error) {
+      await this.query("ROLLBACK").catch(() => {});
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const connecting = this.#connecting;
+    this.#client = null;
+    this.#connecting = null;
+    if (connecting) await (await connecting.catch(() => null))?.end().catch(() => {});
+  }
+
+  #connect(): Promise<Client> {
+    this.#connecting ??= (async () => {
+      configureNeon(this.options);
+      const client = new Client({ connectionString: this.options.databaseUrl });
+      client.on("error", () => {
+        // A dropped socket surfaces on the next query; an unhandled 'error' event would crash the isolate.
+      });
+      await client.connect();
+      this.#client = client;
+      return client;
+    })();
+    this.#connecting.catch(() => {
+      this.#connecting = null;
+    });
+    return this.#connecting;
+  }
+}
+
+function configureNeon(options: PgOptions): void {
+  if (options.webSocketConstructor) neonConfig.webSocketConstructor = options.webSocketConstructor as never;
+  if (options.wsProxy) {
+    const proxy = options.wsProxy;
+    neonConfig.wsProxy = (host, port) => `${proxy}?address=${host}:${port}`;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+  }
+}

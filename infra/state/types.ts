@@ -1,0 +1,26 @@
+/**
+ * State store: short-lived keys with optional expiry, fetch-lock leases.
+ * Production: Upstash Redis (REST). Embedded default: Postgres tables.
+ * Values are strings; callers own their encoding (JSON).
+ */
+export interface StateStore {
+  readonly kind: "upstash" | "postgres";
+  get(key: string): Promise<string | null>;
+  /** ttlMs omitted = no expiry. */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Deletes every key starting with prefix; returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Atomic increment of an integer counter (created at 0); returns the new value. */
+  incr(key: string): Promise<number>;
+  /** Take the lease if free or expired. True when `owner` now holds it. */
+  acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Extend the lease only while `owner` still holds it. */
+  renewLock(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Compare-and-delete: releases only if `owner` holds it. */
+  releaseLock(key: string, owner: string): Promise<boolean>;
+  ping(): Promise<void>;
+  /** Round trips made so far by this instance (for the benchmark's budget check). */
+  readonly roundTrips: number;
+  close(): Promise<void>;
+}

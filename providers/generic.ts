@@ -1,0 +1,8 @@
+import type { Provider } from "./types.ts";
+
+/** Generic HTTP file servers (GitHub releases, HashiCorp releases…): every file is immutable. */
+export const generic: Provider = {
+  type: "generic",
+  classify: () => ({ kind: "immutable", reason: "generic remotes treat every file as immutable" }),
+  cacheKey: (path) => path,
+};
