@@ -10,16 +10,14 @@ const regex = z.string().superRefine((pattern, ctx) => {
   }
 });
 
-/** A secret comes from the named environment variable / Worker secret, or inline from the file. */
-const secret = (field: string) => ({
-  [field]: z.string().min(1).optional(),
-  [`${field}_env`]: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
-});
+/** A secret comes inline from the file, or (`*_env`) from the named environment variable / Worker secret. */
+const inlineSecret = z.string().min(1).optional();
+const secretEnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional();
 
 const authSchema = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("bearer"), ...secret("token") }),
-  z.strictObject({ type: z.literal("basic"), username: z.string().min(1), ...secret("password") }),
-  z.strictObject({ type: z.literal("header"), name: z.string().min(1), ...secret("value") }),
+  z.strictObject({ type: z.literal("bearer"), token: inlineSecret, token_env: secretEnvName }),
+  z.strictObject({ type: z.literal("basic"), username: z.string().min(1), password: inlineSecret, password_env: secretEnvName }),
+  z.strictObject({ type: z.literal("header"), name: z.string().min(1), value: inlineSecret, value_env: secretEnvName }),
 ]);
 
 const seconds = z.number().int().min(0);
@@ -105,8 +103,10 @@ export const remotesFileSchema = z.strictObject({
 });
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+  constructor(problems: string[]) {
     super(`invalid remotes config:\n  - ${problems.join("\n  - ")}`);
+    this.problems = problems;
   }
 }
 

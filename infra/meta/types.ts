@@ -19,8 +19,6 @@ export interface ArtifactRecord {
 }
 
 export interface MetadataStore {
-  /** Creates or upgrades the schema; idempotent. */
-  migrate(): Promise<void>;
   listRemotes(): Promise<StoredRemote[]>;
   /** Replaces the whole set in one transaction: a config is never half-applied. */
   replaceRemotes(remotes: StoredRemote[]): Promise<void>;

@@ -20,9 +20,12 @@ export interface PgOptions {
 export class PgConnection {
   #client: Client | null = null;
   #connecting: Promise<Client> | null = null;
+  readonly #options: PgOptions;
   queries = 0;
 
-  constructor(private readonly options: PgOptions) {}
+  constructor(options: PgOptions) {
+    this.#options = options;
+  }
 
   async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<Row[]> {
     const client = await this.#connect();
@@ -53,8 +56,8 @@ export class PgConnection {
 
   #connect(): Promise<Client> {
     this.#connecting ??= (async () => {
-      configureNeon(this.options);
-      const client = new Client({ connectionString: this.options.databaseUrl });
+      configureNeon(this.#options);
+      const client = new Client({ connectionString: this.#options.databaseUrl });
       client.on("error", () => {
         // A dropped socket surfaces on the next query; an unhandled 'error' event would crash the isolate.
       });

@@ -1,0 +1,41 @@
+import type { Stores } from "../stores.ts";
+import { parseRemote, type RemoteConfig } from "./schema.ts";
+
+/** Where writers of the config (launcher, management API) bump the version isolates watch. */
+export const CONFIG_VERSION_KEY = "config:version";
+
+/** How long an isolate trusts its copy before asking the state store whether the version moved. */
+const RECHECK_MS = 2_000;
+
+interface Snapshot {
+  version: string | null;
+  remotes: Map<string, RemoteConfig>;
+  checkedAt: number;
+}
+
+let snapshot: Snapshot | null = null;
+
+/**
+ * Remotes as this isolate knows them. A hit costs no database query: Postgres is read only
+ * when the version in the state store changed, and the version at most every RECHECK_MS.
+ */
+export async function currentRemotes(stores: Stores): Promise<Map<string, RemoteConfig>> {
+  const now = Date.now();
+  if (snapshot && now - snapshot.checkedAt < RECHECK_MS) return snapshot.remotes;
+  const version = await stores.state.get(CONFIG_VERSION_KEY);
+  if (snapshot && snapshot.version === version) {
+    snapshot.checkedAt = now;
+    return snapshot.remotes;
+  }
+  const remotes = new Map<string, RemoteConfig>();
+  for (const row of await stores.meta.listRemotes()) {
+    try {
+      remotes.set(row.name, parseRemote(row.name, row.config));
+    } catch (error) {
+      // Rows are validated on write; one that no longer parses (older build) is left out, not fatal.
+      console.error(`remote '${row.name}' skipped: ${(error as Error).message}`);
+    }
+  }
+  snapshot = { version, remotes, checkedAt: now };
+  return remotes;
+}

@@ -1,0 +1,104 @@
+import type { BlobStore } from "../../infra/blob/types.ts";
+import type { IndexEntry } from "./index-entry.ts";
+
+export type Source = "cache" | "remote";
+
+export interface ServeOptions {
+  source: Source;
+  /** The file name for Content-Disposition; omitted for documents that are not downloads. */
+  filename?: string;
+  /** Set when an expired copy is served because the upstream failed. */
+  staleBecause?: string;
+}
+
+/**
+ * Answers from a stored blob: HEAD, conditional requests (304), single byte ranges (206).
+ * Returns null when the blob has vanished (evicted or promoted meanwhile) so the caller can
+ * treat the request as a miss.
+ */
+export async function serveEntry(
+  blobs: BlobStore,
+  entry: IndexEntry,
+  request: Request,
+  options: ServeOptions,
+): Promise<Response | null> {
+  const headers = entryHeaders(entry, options);
+  if (notModified(request, entry)) return new Response(null, { status: 304, headers });
+
+  const range = parseRange(request.headers.get("range"), entry.size);
+  if (range === "unsatisfiable") {
+    headers.set("content-range", `bytes */${entry.size}`);
+    headers.delete("content-length");
+    return new Response(null, { status: 416, headers });
+  }
+  if (range) {
+    headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${entry.size}`);
+    headers.set("content-length", String(range.length));
+  }
+  const status = range ? 206 : 200;
+  if (request.method === "HEAD") {
+    const exists = await blobs.head(entry.blobKey);
+    return exists ? new Response(null, { status, headers }) : null;
+  }
+  const blob = await blobs.get(entry.blobKey, range ?? undefined);
+  if (!blob?.body) return null;
+  return new Response(blob.body, { status, headers, encodeBody: "manual" });
+}
+
+export function entryHeaders(entry: IndexEntry, options: ServeOptions): Headers {
+  const headers = new Headers({
+    "content-type": entry.contentType,
+    "content-length": String(entry.size),
+    etag: `"${entry.sha256}"`,
+    "last-modified": entry.lastModified ?? new Date(entry.fetchedAt).toUTCString(),
+    "accept-ranges": "bytes",
+    "x-artifact-source": options.source,
+  });
+  if (entry.contentEncoding) headers.set("content-encoding", entry.contentEncoding);
+  if (options.filename) headers.set("content-disposition", contentDisposition("attachment", options.filename));
+  if (options.staleBecause) {
+    headers.set("age", String(Math.max(0, Math.floor((Date.now() - entry.fetchedAt) / 1000))));
+    headers.set("warning", `110 - "Response is Stale" (${options.staleBecause})`);
+  }
+  return headers;
+}
+
+export function contentDisposition(kind: "attachment" | "inline", filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+function notModified(request: Request, entry: IndexEntry): boolean {
+  const ifNoneMatch = request.headers.get("if-none-match");
+  if (ifNoneMatch !== null) {
+    return ifNoneMatch.split(",").some((tag) => {
+      const t = tag.trim().replace(/^W\//, "");
+      return t === "*" || t === `"${entry.sha256}"`;
+    });
+  }
+  const ifModifiedSince = request.headers.get("if-modified-since");
+  if (ifModifiedSince === null) return false;
+  const since = Date.parse(ifModifiedSince);
+  const modified = Date.parse(entry.lastModified ?? new Date(entry.fetchedAt).toUTCString());
+  return !Number.isNaN(since) && modified <= since;
+}
+
+/** One range (`bytes=a-b`, `bytes=a-`, `bytes=-n`); several ranges are answered with the whole body. */
+export function parseRange(
+  header: string | null,
+  size: number,
+): { offset: number; length: number } | "unsatisfiable" | null {
+  const match = header?.match(/^bytes=(\d*)-(\d*)$/);
+  if (!match) return null;
+  const [, first, last] = match;
+  if (first === "" && last === "") return null;
+  if (first === "") {
+    const suffix = Math.min(Number(last), size);
+    return suffix === 0 ? "unsatisfiable" : { offset: size - suffix, length: suffix };
+  }
+  const start = Number(first);
+  if (start >= size) return "unsatisfiable";
+  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
+  if (end < start) return null;
+  return { offset: start, length: end - start + 1 };
+}

@@ -1,0 +1,43 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../app.ts";
+import { currentRemotes } from "../config/cache.ts";
+import { NAME, VERSION } from "../version.ts";
+
+export const healthRoutes = new Hono<AppEnv>();
+
+healthRoutes.get("/", async (c) => {
+  const remotes = await currentRemotes(c.var.stores);
+  return c.json({
+    name: NAME,
+    version: VERSION,
+    remotes: [...remotes.values()].map((r) => ({ name: r.name, package: r.package, description: r.description })),
+  });
+});
+
+/** Liveness: the Worker is up and can answer. Backends are reported by /api/v2/health. */
+healthRoutes.get("/health", (c) => c.json({ status: "ok" }));
+
+healthRoutes.get("/api/v2/health", async (c) => {
+  const { blobs, state, meta } = c.var.stores;
+  const checks = await Promise.all([
+    timed(`blob:${blobs.kind}`, () => blobs.ping()),
+    timed(`state:${state.kind}`, () => state.ping()),
+    timed("metadata:postgres", () => meta.ping()),
+  ]);
+  const healthy = checks.every((check) => check.status === "up");
+  return c.json({ status: healthy ? "ok" : "degraded", backends: checks }, healthy ? 200 : 503);
+});
+
+async function timed(name: string, check: () => Promise<void>) {
+  const started = performance.now();
+  try {
+    await withTimeout(check(), 5_000);
+    return { name, status: "up" as const, latency_ms: Math.round((performance.now() - started) * 10) / 10 };
+  } catch (error) {
+    return { name, status: "down" as const, latency_ms: Math.round(performance.now() - started), error: (error as Error).message };
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([work, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms))]);
+}

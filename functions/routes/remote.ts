@@ -1,0 +1,36 @@
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../app.ts";
+import { currentRemotes } from "../config/cache.ts";
+import { jsonError } from "../errors.ts";
+import { fetchThrough } from "../proxy/fetch-through.ts";
+
+export const remoteRoutes = new Hono<AppEnv>();
+
+/** `/api/v1/remote/{name}/{path}`, and the earlier Python version's short form `/api/{name}/{path}`. */
+for (const prefix of ["/api/v1/remote", "/api"]) {
+  remoteRoutes.on(["GET", "HEAD"], `${prefix}/:name/*`, (c) => handle(c, prefix));
+}
+
+async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {
+  const name = c.req.param("name")!;
+  if (prefix === "/api" && (name === "v1" || name === "v2")) return jsonError(404, "NOT_FOUND", "no such endpoint");
+  const remote = (await currentRemotes(c.var.stores)).get(name);
+  if (!remote) return jsonError(404, "REMOTE_NOT_FOUND", `no remote named '${name}'`);
+
+  const url = new URL(c.req.url);
+  const rawPath = url.pathname.slice(`${prefix}/${name}/`.length);
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return jsonError(400, "BAD_PATH", "the path is not valid percent-encoding");
+  }
+  if (rawPath === "") return jsonError(404, "NOT_FOUND", "a file path is needed after the remote name");
+  if (path.split("/").some((segment) => segment === ".." || segment === ".")) {
+    return jsonError(400, "BAD_PATH", "the path must not contain '.' or '..' segments");
+  }
+  return fetchThrough(
+    { stores: c.var.stores, env: c.env, background: c.var.background },
+    { remote, rawPath, path, search: url.search, request: c.req.raw },
+  );
+}

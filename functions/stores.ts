@@ -1,0 +1,58 @@
+import type { BlobStore } from "../infra/blob/types.ts";
+import { R2BlobStore } from "../infra/blob/r2.ts";
+import { S3BlobStore } from "../infra/blob/s3.ts";
+import { PostgresMetadataStore } from "../infra/meta/postgres.ts";
+import type { MetadataStore } from "../infra/meta/types.ts";
+import { PgConnection } from "../infra/pg/connection.ts";
+import { PostgresStateStore } from "../infra/state/postgres.ts";
+import type { StateStore } from "../infra/state/types.ts";
+import { UpstashStateStore } from "../infra/state/upstash.ts";
+import { backendEnvSchema, type BackendEnv, type Env } from "./env.ts";
+
+/** The three stores a request works with. The only place that knows which adapters exist. */
+export interface Stores {
+  blobs: BlobStore;
+  state: StateStore;
+  meta: MetadataStore;
+  close(): Promise<void>;
+}
+
+let parsedEnv: { source: Env; backends: BackendEnv } | null = null;
+
+/** Bindings are fixed for an isolate's life: validate them once. */
+function backendEnv(env: Env): BackendEnv {
+  if (parsedEnv?.source !== env) parsedEnv = { source: env, backends: backendEnvSchema.parse(env) };
+  return parsedEnv.backends;
+}
+
+export function createStores(env: Env): Stores {
+  const config = backendEnv(env);
+  const pg = new PgConnection({ databaseUrl: config.DATABASE_URL, wsProxy: config.PG_WS_PROXY });
+  const blobs = config.S3_ENDPOINT
+    ? new S3BlobStore({
+        endpoint: config.S3_ENDPOINT,
+        bucket: config.S3_BUCKET ?? "artifactapi-blobs",
+        accessKeyId: config.S3_ACCESS_KEY_ID ?? "",
+        secretAccessKey: config.S3_SECRET_ACCESS_KEY ?? "",
+        region: config.S3_REGION,
+        forcePathStyle: true,
+      })
+    : new R2BlobStore(requireR2(env));
+  const state =
+    config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN
+      ? new UpstashStateStore({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN })
+      : new PostgresStateStore(pg);
+  return {
+    blobs,
+    state,
+    meta: new PostgresMetadataStore(pg),
+    async close() {
+      await Promise.allSettled([state.close(), pg.close()]);
+    },
+  };
+}
+
+function requireR2(env: Env): R2Bucket {
+  if (!env.BLOBS) throw new Error("no blob store: bind an R2 bucket as BLOBS or set S3_ENDPOINT");
+  return env.BLOBS;
+}

@@ -1,0 +1,190 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { parse as parseYaml } from "yaml";
+import WebSocket from "ws";
+import { CONFIG_VERSION_KEY } from "../../functions/config/cache.ts";
+import { ConfigError, parseRemotes, type RemoteConfig } from "../../functions/config/schema.ts";
+import { applyMigrations } from "../meta/migrate.ts";
+import { PostgresMetadataStore } from "../meta/postgres.ts";
+import { PgConnection } from "../pg/connection.ts";
+import { PostgresStateStore } from "../state/postgres.ts";
+import type { StateStore } from "../state/types.ts";
+import { UpstashStateStore } from "../state/upstash.ts";
+import { chooseBackends } from "./backends.ts";
+import { freePort } from "./free-port.ts";
+import { startPgWsBridge } from "./pg-ws-bridge.ts";
+import { startUpstashBridge } from "./upstash-bridge.ts";
+
+const root = resolve(new URL("../..", import.meta.url).pathname);
+
+export interface StackOptions {
+  host?: string;
+  /** 0 = any free port. */
+  port?: number;
+  configPath: string;
+  dataDir: string;
+  env: Record<string, string | undefined>;
+  /** A Worker bundle built earlier (tests build once); built now when omitted. */
+  bundleDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  url: string;
+  /** The backends in use, for logs and tests. */
+  backends: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the whole proxy on one machine: the Worker in workerd (Miniflare), and whatever
+ * local pieces the chosen backends need (PGlite, the Postgres WebSocket bridge, the Upstash
+ * bridge). The remotes file is validated whole before anything starts.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const log = options.log ?? (() => {});
+  const remotes = await loadRemotesFile(options.configPath);
+  const choice = chooseBackends(options.env);
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => {});
+  };
+
+  try {
+    await mkdir(options.dataDir, { recursive: true });
+    let databaseUrl = choice.databaseUrl;
+    if (databaseUrl === null) {
+      const embedded = await startEmbeddedPostgres(join(options.dataDir, "pglite"));
+      stops.push(embedded.stop);
+      databaseUrl = embedded.url;
+    }
+    const dbAddress = new URL(databaseUrl);
+    const bridge = await startPgWsBridge({ allowedAddress: `${dbAddress.hostname}:${dbAddress.port || 5432}` });
+    stops.push(() => bridge.close());
+
+    const bindings: Record<string, string> = { DATABASE_URL: databaseUrl, PG_WS_PROXY: bridge.wsProxy };
+    if (choice.state.kind === "upstash") {
+      bindings.UPSTASH_REDIS_REST_URL = choice.state.url;
+      bindings.UPSTASH_REDIS_REST_TOKEN = choice.state.token;
+    } else if (choice.state.kind === "redis") {
+      const upstash = await startUpstashBridge({ redisUrl: choice.state.url, token: randomBytes(24).toString("hex") });
+      stops.push(() => upstash.close());
+      bindings.UPSTASH_REDIS_REST_URL = upstash.url;
+      bindings.UPSTASH_REDIS_REST_TOKEN = upstash.token;
+    }
+    if (choice.blobs.kind === "s3") {
+      bindings.S3_ENDPOINT = choice.blobs.endpoint;
+      bindings.S3_BUCKET = choice.blobs.bucket;
+      bindings.S3_ACCESS_KEY_ID = choice.blobs.accessKeyId;
+      bindings.S3_SECRET_ACCESS_KEY = choice.blobs.secretAccessKey;
+      bindings.S3_REGION = choice.blobs.region;
+    }
+    Object.assign(bindings, referencedSecrets(remotes, options.env));
+
+    await storeRemotes(remotes, bindings);
+
+    const bundleDir = options.bundleDir ?? (await buildWorker(join(options.dataDir, "build")));
+    const worker = new Miniflare(
+      convertV4MiniflareOptions({
+      host: options.host ?? "127.0.0.1",
+      port: options.port ?? 0,
+      modules: true,
+      scriptPath: join(bundleDir, "index.js"),
+      modulesRoot: bundleDir,
+      compatibilityDate: "2026-11-01",
+      compatibilityFlags: ["nodejs_compat"],
+      r2Buckets: { BLOBS: "artifactapi-blobs" },
+      resourcePersistencePath: join(options.dataDir, "worker"),
+      bindings,
+    }),
+    );
+    stops.push(() => worker.dispose());
+    const url = (await worker.ready).toString().replace(/\/$/, "");
+    const backends = [
+      choice.databaseUrl ? "metadata: postgres" : "metadata: embedded PGlite",
+      `state: ${choice.state.kind === "postgres" ? "postgres tables" : choice.state.kind}`,
+      `blobs: ${choice.blobs.kind === "r2" ? "local R2" : "S3"}`,
+    ];
+    log(`artifactapi-edge listening on ${url} (${backends.join(", ")}; ${remotes.length} remotes)`);
+    return { url, backends, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export async function loadRemotesFile(path: string): Promise<RemoteConfig[]> {
+  let document: unknown;
+  try {
+    document = parseYaml(await readFile(path, "utf8"));
+  } catch (error) {
+    throw new ConfigError([`${path}: ${(error as Error).message}`]);
+  }
+  return parseRemotes(document ?? {});
+}
+
+/** Writes the remotes in one transaction and bumps the version every isolate watches. */
+async function storeRemotes(remotes: RemoteConfig[], bindings: Record<string, string>): Promise<void> {
+  const pg = new PgConnection({ databaseUrl: bindings.DATABASE_URL!, wsProxy: bindings.PG_WS_PROXY, webSocketConstructor: WebSocket });
+  const state: StateStore = bindings.UPSTASH_REDIS_REST_URL
+    ? new UpstashStateStore({ url: bindings.UPSTASH_REDIS_REST_URL, token: bindings.UPSTASH_REDIS_REST_TOKEN! })
+    : new PostgresStateStore(pg);
+  try {
+    await applyMigrations(pg);
+    await new PostgresMetadataStore(pg).replaceRemotes(remotes.map(({ name, ...config }) => ({ name, config })));
+    await state.incr(CONFIG_VERSION_KEY);
+  } finally {
+    await state.close();
+    await pg.close();
+  }
+}
+
+/** Only the environment variables the remotes' auth names are handed to the Worker. */
+function referencedSecrets(remotes: RemoteConfig[], env: Record<string, string | undefined>): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const remote of remotes) {
+    const auth = remote.auth as Record<string, unknown> | undefined;
+    for (const [key, name] of Object.entries(auth ?? {})) {
+      if (key.endsWith("_env") && typeof name === "string" && env[name] !== undefined) secrets[name] = env[name]!;
+    }
+  }
+  return secrets;
+}
+
+async function startEmbeddedPostgres(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
+  await mkdir(dir, { recursive: true });
+  const db = await PGlite.create(dir);
+  const port = await freePort();
+  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections: 256 });
+  await server.start();
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    stop: async () => {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+/** Bundles the Worker exactly as `wrangler deploy` would (the same bundle ships to Cloudflare). */
+export async function buildWorker(outDir: string): Promise<string> {
+  const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
+  await new Promise<void>((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outDir], {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolvePromise() : reject(new Error(`worker build failed:\n${output}`))));
+  });
+  return outDir;
+}

@@ -1,0 +1,31 @@
+/**
+ * `npm start`: the proxy on this machine. With no backend variables set it runs on the
+ * embedded default (PGlite, local R2 under .data/); see README.md for the variables.
+ */
+import { ConfigError } from "../../functions/config/schema.ts";
+import { startStack } from "./stack.ts";
+
+const env = process.env;
+try {
+  const stack = await startStack({
+    host: env.HOST ?? "127.0.0.1",
+    port: Number(env.PORT ?? 8000),
+    configPath: env.ARTIFACTAPI_CONFIG ?? "remotes.yaml",
+    dataDir: env.ARTIFACTAPI_DATA_DIR ?? ".data",
+    env,
+    log: (line) => console.log(line),
+  });
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("stopping…");
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}

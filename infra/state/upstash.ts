@@ -1,0 +1,96 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import type { StateStore } from "./types.ts";
+
+export interface UpstashOptions {
+  /** UPSTASH_REDIS_REST_URL */
+  url: string;
+  /** UPSTASH_REDIS_REST_TOKEN */
+  token: string;
+}
+
+/** Compare-and-extend: only the current owner may renew (atomic on the server). */
+const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
+/** Compare-and-delete: only the current owner may release. */
+const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
+
+/**
+ * State store on Upstash Redis over REST. Auto-pipelining is off: every call is one HTTP request,
+ * so `roundTrips` is an honest count for the hit-path budget (one state round trip per hit).
+ */
+export class UpstashStateStore implements StateStore {
+  readonly kind = "upstash" as const;
+  #roundTrips = 0;
+  readonly #redis: Redis;
+
+  constructor(options: UpstashOptions) {
+    this.#redis = new Redis({
+      url: options.url,
+      token: options.token,
+      automaticDeserialization: false, // values are plain strings; callers own their encoding
+      enableAutoPipelining: false,
+      enableTelemetry: false,
+    });
+  }
+
+  get roundTrips(): number {
+    return this.#roundTrips;
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.#call((r) => r.get<string>(key));
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    await this.#call((r) => (ttlMs === undefined ? r.set(key, value) : r.set(key, value, { px: ttlMs })));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#call((r) => r.del(key));
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const match = `${escapeGlob(prefix)}*`;
+    let cursor = "0";
+    let deleted = 0;
+    do {
+      const [next, keys] = await this.#call((r) => r.scan(cursor, { match, count: 500 }));
+      if (keys.length > 0) deleted += await this.#call((r) => r.del(...keys));
+      cursor = String(next);
+    } while (cursor !== "0");
+    return deleted;
+  }
+
+  incr(key: string): Promise<number> {
+    return this.#call((r) => r.incr(key));
+  }
+
+  async acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.#call((r) => r.set(key, owner, { nx: true, px: ttlMs }))) !== null;
+  }
+
+  async renewLock(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return Number(await this.#call((r) => r.eval(RENEW, [key], [owner, String(ttlMs)]))) === 1;
+  }
+
+  async releaseLock(key: string, owner: string): Promise<boolean> {
+    return Number(await this.#call((r) => r.eval(RELEASE, [key], [owner]))) === 1;
+  }
+
+  async ping(): Promise<void> {
+    await this.#call((r) => r.ping());
+  }
+
+  async close(): Promise<void> {
+    // Stateless HTTP: nothing to close.
+  }
+
+  #call<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+    this.#roundTrips++;
+    return command(this.#redis);
+  }
+}
+
+/** SCAN MATCH treats `* ? [ ] \` as glob syntax; a prefix must match literally. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
+}
