@@ -1,9 +1,12 @@
 import { MIN_PART_SIZE, type BlobStore, type MultipartUpload } from "../../infra/blob/types.ts";
+import type { DigestAlgorithm } from "../../providers/rewrite-types.ts";
 
 export interface StoredBlob {
   key: string;
   sha256: string;
   size: number;
+  /** Hex digest in the algorithm asked for with `alsoHash` (npm declares sha512 or sha1). */
+  otherDigest?: string;
 }
 
 export interface FanOut {
@@ -19,12 +22,19 @@ export interface FanOut {
  * so memory stays bounded whichever side is slower. If the client goes away the fill goes
  * on, so the next request is a hit.
  */
-export function fanOut(blobs: BlobStore, upstream: ReadableStream<Uint8Array>, key: string, size: number | null): FanOut {
+export function fanOut(
+  blobs: BlobStore,
+  upstream: ReadableStream<Uint8Array>,
+  key: string,
+  size: number | null,
+  alsoHash?: DigestAlgorithm,
+): FanOut {
   const clientPipe = size === null ? new IdentityTransformStream() : new FixedLengthStream(size);
   const clientWriter = clientPipe.writable.getWriter();
   const sink = size === null ? new MultipartSink(blobs, key) : new SizedSink(blobs, key, size);
-  const hasher = new crypto.DigestStream("SHA-256");
-  const hashWriter = hasher.getWriter();
+  const hashers = [new crypto.DigestStream("SHA-256")];
+  if (alsoHash && alsoHash !== "sha256") hashers.push(new crypto.DigestStream(alsoHash.replace("sha", "SHA-")));
+  const hashWriters = hashers.map((hasher) => hasher.getWriter());
   let clientGone = false;
   const toClient = (chunk: Uint8Array) =>
     clientGone ? undefined : clientWriter.write(chunk).catch(() => void (clientGone = true));
@@ -37,15 +47,16 @@ export function fanOut(blobs: BlobStore, upstream: ReadableStream<Uint8Array>, k
         const { done, value } = await reader.read();
         if (done) break;
         bytes += value.byteLength;
-        await Promise.all([hashWriter.write(value), sink.write(value), toClient(value)]);
+        await Promise.all([...hashWriters.map((w) => w.write(value)), sink.write(value), toClient(value)]);
       }
       if (size !== null && bytes !== size) throw new Error(`upstream sent ${bytes} of ${size} bytes`);
-      await hashWriter.close();
+      await Promise.all(hashWriters.map((w) => w.close()));
       await sink.close();
       if (!clientGone) await clientWriter.close().catch(() => {});
-      return { key, sha256: toHex(await hasher.digest), size: bytes };
+      const [sha256, other] = await Promise.all(hashers.map(async (hasher) => toHex(await hasher.digest)));
+      return { key, sha256: sha256!, size: bytes, otherDigest: alsoHash === "sha256" ? sha256 : other };
     } catch (error) {
-      await Promise.allSettled([sink.abort(), clientWriter.abort(error), reader.cancel(error), hashWriter.abort(error)]);
+      await Promise.allSettled([sink.abort(), clientWriter.abort(error), reader.cancel(error), ...hashWriters.map((w) => w.abort(error))]);
       throw error;
     }
   })();

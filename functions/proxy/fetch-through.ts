@@ -1,14 +1,11 @@
-import { decide } from "../../providers/access.ts";
-import { providers } from "../../providers/index.ts";
-import type { Mutability } from "../../providers/types.ts";
 import type { Background } from "../background.ts";
-import type { RemoteConfig } from "../config/schema.ts";
 import type { Env } from "../env.ts";
 import { jsonError } from "../errors.ts";
 import type { Stores } from "../stores.ts";
 import { fanOut, type StoredBlob } from "./blob-writer.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { freshUntil, indexKey, isFresh, lockKey, readEntry, writeEntry, type IndexEntry } from "./index-entry.ts";
+import type { FetchPlan } from "./plan.ts";
 import { contentDisposition, serveEntry } from "./serve.ts";
 import { fetchUpstream, UpstreamError } from "./upstream.ts";
 
@@ -23,141 +20,143 @@ export interface ProxyContext {
   background: Background;
 }
 
-export interface ArtifactRequest {
-  remote: RemoteConfig;
-  /** Path below the remote, percent-encoded as the client sent it (that is what the upstream gets). */
-  rawPath: string;
-  /** The same path decoded: what patterns are matched against. */
-  path: string;
-  search: string;
-  request: Request;
+/** A plan plus the state-store keys derived from it. */
+interface Job extends FetchPlan {
+  indexKey: string;
+  lockKey: string;
 }
 
 /**
- * The request path of design.md: decide, answer a fresh hit from storage, otherwise fetch
- * once (fetch lock), stream to the client while storing, and fall back to a stale copy when
- * the upstream fails.
+ * The request path of design.md: answer a fresh hit from storage; otherwise fetch once
+ * (fetch lock), stream to the client while storing, and fall back to a stale copy when the
+ * upstream fails.
  */
-export async function fetchThrough(ctx: ProxyContext, artifact: ArtifactRequest): Promise<Response> {
-  const { remote, path, request } = artifact;
-  const provider = providers[remote.package]!;
-  const decision = decide(remote, provider, path);
-  if (decision.kind === "denied") return jsonError(403, "DENIED", `${remote.name}: ${decision.reason}`);
-
-  const key = provider.cacheKey(path, { accept: request.headers.get("accept") });
-  const keys = { index: indexKey(remote.name, key), lock: lockKey(remote.name, key), cacheKey: key };
-  const entry = await readEntry(ctx.stores.state, keys.index);
+export async function fetchThrough(ctx: ProxyContext, plan: FetchPlan): Promise<Response> {
+  const job: Job = { ...plan, indexKey: indexKey(plan.remote.name, plan.cacheKey), lockKey: lockKey(plan.remote.name, plan.cacheKey) };
+  const entry = await readEntry(ctx.stores.state, job.indexKey);
   if (entry && isFresh(entry)) {
-    const hit = await serve(ctx, artifact, keys.index, entry);
+    const hit = await serve(ctx, job, entry);
     if (hit) return hit;
   }
-  if (request.method === "HEAD" && !entry) return headUpstream(ctx, artifact);
-  return fill(ctx, artifact, decision.kind, keys);
+  if (job.request.method === "HEAD" && !entry) return headUpstream(ctx, job);
+  return fill(ctx, job);
 }
 
-interface Keys {
-  index: string;
-  lock: string;
-  cacheKey: string;
-}
-
-async function fill(ctx: ProxyContext, artifact: ArtifactRequest, kind: Mutability, keys: Keys): Promise<Response> {
+async function fill(ctx: ProxyContext, job: Job): Promise<Response> {
   const { state } = ctx.stores;
   const owner = crypto.randomUUID();
   const deadline = Date.now() + MAX_WAIT_MS;
   for (let delay = 25; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
-    if (await state.acquireLock(keys.lock, owner, LEASE_MS)) return lead(ctx, artifact, kind, keys, owner);
+    if (await state.acquireLock(job.lockKey, owner, LEASE_MS)) return lead(ctx, job, owner);
     // Another request is fetching this key: wait for its commit rather than fetching again.
     await sleep(delay);
-    const entry = await readEntry(state, keys.index);
+    const entry = await readEntry(state, job.indexKey);
     if (entry && isFresh(entry)) {
-      const served = await serve(ctx, artifact, keys.index, entry);
+      const served = await serve(ctx, job, entry);
       if (served) return served;
     }
   }
-  return jsonError(504, "FETCH_WAIT_TIMEOUT", `${artifact.remote.name}: gave up waiting for another fetch of this file`);
+  return jsonError(504, "FETCH_WAIT_TIMEOUT", `${job.remote.name}: gave up waiting for another fetch of this file`);
 }
 
-async function lead(ctx: ProxyContext, artifact: ArtifactRequest, kind: Mutability, keys: Keys, owner: string): Promise<Response> {
-  const { state, blobs } = ctx.stores;
-  const { remote, request } = artifact;
-  const release = () => state.releaseLock(keys.lock, owner);
+async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Response> {
+  const { state } = ctx.stores;
+  const release = () => state.releaseLock(job.lockKey, owner);
 
   // Between our miss and our lock another leader may have committed.
-  const current = await readEntry(state, keys.index);
+  const current = await readEntry(state, job.indexKey);
   if (current && isFresh(current)) {
     await release();
-    const served = await serve(ctx, artifact, keys.index, current);
+    const served = await serve(ctx, job, current);
     if (served) return served;
   }
 
   let upstream: Response;
   try {
-    upstream = await fetchUpstream(remote, ctx.env, {
-      method: "GET",
-      path: artifact.rawPath,
-      search: artifact.search,
-      headers: upstreamHeaders(request, current),
-    });
+    upstream = await fetchUpstream(job.remote, ctx.env, { method: "GET", url: job.upstream, headers: upstreamHeaders(job, current) });
   } catch (error) {
     await release();
     if (!(error instanceof UpstreamError)) throw error;
-    return (await serveStale(ctx, artifact, keys.index, current, error.message)) ?? jsonError(error.status, error.code, `${remote.name}: ${error.message}`);
+    return (await serveStale(ctx, job, current, error.message)) ?? jsonError(error.status, error.code, `${job.remote.name}: ${error.message}`, job.responseHeaders);
   }
 
   if (upstream.status === 304 && current) {
-    const revalidated = { ...current, freshUntil: freshUntil(kind, ttlOf(remote, kind)) };
-    await writeEntry(state, keys.index, revalidated);
+    const revalidated = { ...current, freshUntil: freshUntil(job.kind, ttlOf(job)) };
+    await writeEntry(state, job.indexKey, revalidated);
     await release();
-    return (await serve(ctx, artifact, keys.index, revalidated)) ?? jsonError(502, "BLOB_MISSING", "cached blob vanished");
+    return (await serve(ctx, job, revalidated)) ?? jsonError(502, "BLOB_MISSING", "the cached file vanished; retry");
   }
   if (upstream.status !== 200) {
     await upstream.body?.cancel();
     await release();
     if (upstream.status >= 500) {
-      const stale = await serveStale(ctx, artifact, keys.index, current, `upstream answered ${upstream.status}`);
+      const stale = await serveStale(ctx, job, current, `upstream answered ${upstream.status}`);
       if (stale) return stale;
     }
-    return upstreamStatusError(remote.name, upstream);
+    return upstreamStatusError(job, upstream);
   }
 
+  const renew = setInterval(() => void state.renewLock(job.lockKey, owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
   const size = contentLength(upstream.headers);
-  const body = upstream.body ?? new Blob([]).stream();
-  const { client, stored } = fanOut(blobs, body, `uploads/${crypto.randomUUID()}`, size);
-  const renew = setInterval(() => void state.renewLock(keys.lock, owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
-  const meta = upstreamMeta(artifact, upstream.headers);
+  const meta = upstreamMeta(job, upstream.headers);
+  const { client, stored } = fanOut(ctx.stores.blobs, upstream.body ?? new Blob([]).stream(), `uploads/${crypto.randomUUID()}`, size, job.verify?.algorithm);
+  const committed = stored.then((blob) => commit(ctx, job, meta, blob));
   ctx.background.run(
-    (async () => {
-      try {
-        const blob = await stored;
-        const entry: IndexEntry = { ...meta, blobKey: blob.key, sha256: blob.sha256, size: blob.size, fetchedAt: Date.now(), freshUntil: freshUntil(kind, ttlOf(remote, kind)) };
-        await writeEntry(state, keys.index, entry);
-        ctx.background.run(promote(ctx, keys.index, blob));
-        ctx.background.run(
-          ctx.stores.meta.recordArtifact({
-            remote: remote.name,
-            path: artifact.path,
-            cacheKey: keys.cacheKey,
-            sha256: blob.sha256,
-            size: blob.size,
-            contentType: entry.contentType,
-            fetchedAt: new Date(entry.fetchedAt),
-          }),
-        );
-      } finally {
-        clearInterval(renew);
-        await release();
-      }
-    })(),
+    committed.finally(async () => {
+      clearInterval(renew);
+      await release();
+    }),
   );
 
-  const headers = new Headers({ "content-type": meta.contentType, "x-artifact-source": "remote" });
+  if (job.verify) {
+    // A file with a declared digest is stored whole and checked before anyone gets a byte.
+    await client.cancel();
+    try {
+      return (await serve(ctx, job, await committed, "remote")) ?? jsonError(502, "BLOB_MISSING", "the stored file vanished; retry");
+    } catch (error) {
+      if (error instanceof DigestMismatch) return jsonError(502, "DIGEST_MISMATCH", `${job.remote.name}: ${error.message}`, job.responseHeaders);
+      return jsonError(502, "UPSTREAM_BROKEN", `${job.remote.name}: the upstream transfer failed (${(error as Error).message})`, job.responseHeaders);
+    }
+  }
+
+  const headers = new Headers({ "content-type": meta.contentType, "x-artifact-source": "remote", ...job.responseHeaders });
   if (size !== null) headers.set("content-length", String(size));
   if (meta.contentEncoding) headers.set("content-encoding", meta.contentEncoding);
   if (meta.lastModified) headers.set("last-modified", meta.lastModified);
-  const filename = filenameOf(artifact.path);
-  if (filename) headers.set("content-disposition", contentDisposition("attachment", filename));
+  setDisposition(headers, job);
   return new Response(client, { status: 200, headers, encodeBody: "manual" });
+}
+
+class DigestMismatch extends Error {}
+
+/** Makes a complete, verified upload the answer for its key; a failed check deletes it instead. */
+async function commit(ctx: ProxyContext, job: Job, meta: ReturnType<typeof upstreamMeta>, blob: StoredBlob): Promise<IndexEntry> {
+  if (job.verify && blob.otherDigest !== job.verify.hex) {
+    await ctx.stores.blobs.delete(blob.key);
+    throw new DigestMismatch(`the file's ${job.verify.algorithm} is ${blob.otherDigest}, the index declares ${job.verify.hex}`);
+  }
+  const entry: IndexEntry = {
+    ...meta,
+    blobKey: blob.key,
+    sha256: blob.sha256,
+    size: blob.size,
+    fetchedAt: Date.now(),
+    freshUntil: freshUntil(job.kind, ttlOf(job)),
+  };
+  await writeEntry(ctx.stores.state, job.indexKey, entry);
+  ctx.background.run(promote(ctx, job.indexKey, blob));
+  ctx.background.run(
+    ctx.stores.meta.recordArtifact({
+      remote: job.remote.name,
+      path: job.path,
+      cacheKey: job.cacheKey,
+      sha256: blob.sha256,
+      size: blob.size,
+      contentType: entry.contentType,
+      fetchedAt: new Date(entry.fetchedAt),
+    }),
+  );
+  return entry;
 }
 
 /**
@@ -174,73 +173,84 @@ async function promote(ctx: ProxyContext, index: string, blob: StoredBlob): Prom
 }
 
 /** Serves an entry; if its blob was just promoted away, follows the entry once more. */
-async function serve(ctx: ProxyContext, artifact: ArtifactRequest, index: string, entry: IndexEntry, staleBecause?: string): Promise<Response | null> {
-  const options = { source: "cache" as const, filename: filenameOf(artifact.path), staleBecause };
-  const served = await serveEntry(ctx.stores.blobs, entry, artifact.request, options);
-  if (served) return served;
-  const moved = await readEntry(ctx.stores.state, index);
-  if (!moved || moved.blobKey === entry.blobKey) return null;
-  return serveEntry(ctx.stores.blobs, moved, artifact.request, options);
+async function serve(ctx: ProxyContext, job: Job, entry: IndexEntry, source: "cache" | "remote" = "cache", staleBecause?: string): Promise<Response | null> {
+  const options = { source, staleBecause, filename: job.disposition === undefined ? filenameOf(job.path) : undefined };
+  const served = (await serveEntry(ctx.stores.blobs, entry, job.request, options)) ?? (await followMoved(ctx, job, entry, options));
+  if (served) decorate(served.headers, job);
+  return served;
 }
 
-async function serveStale(ctx: ProxyContext, artifact: ArtifactRequest, index: string, entry: IndexEntry | null, reason: string): Promise<Response | null> {
-  return entry ? serve(ctx, artifact, index, entry, reason) : null;
+async function followMoved(ctx: ProxyContext, job: Job, entry: IndexEntry, options: Parameters<typeof serveEntry>[3]): Promise<Response | null> {
+  const moved = await readEntry(ctx.stores.state, job.indexKey);
+  if (!moved || moved.blobKey === entry.blobKey) return null;
+  return serveEntry(ctx.stores.blobs, moved, job.request, options);
+}
+
+async function serveStale(ctx: ProxyContext, job: Job, entry: IndexEntry | null, reason: string): Promise<Response | null> {
+  return entry ? serve(ctx, job, entry, "cache", reason) : null;
 }
 
 /** HEAD for something not cached: ask the upstream's HEAD, don't download the file. */
-async function headUpstream(ctx: ProxyContext, artifact: ArtifactRequest): Promise<Response> {
-  const { remote } = artifact;
+async function headUpstream(ctx: ProxyContext, job: Job): Promise<Response> {
   try {
-    const upstream = await fetchUpstream(remote, ctx.env, {
-      method: "HEAD",
-      path: artifact.rawPath,
-      search: artifact.search,
-      headers: upstreamHeaders(artifact.request, null),
-    });
-    if (upstream.status !== 200) return upstreamStatusError(remote.name, upstream);
-    const meta = upstreamMeta(artifact, upstream.headers);
+    const upstream = await fetchUpstream(job.remote, ctx.env, { method: "HEAD", url: job.upstream, headers: upstreamHeaders(job, null) });
+    if (upstream.status !== 200) return upstreamStatusError(job, upstream);
+    const meta = upstreamMeta(job, upstream.headers);
     const headers = new Headers({ "content-type": meta.contentType, "x-artifact-source": "remote" });
     const size = contentLength(upstream.headers);
     if (size !== null) headers.set("content-length", String(size));
     if (meta.lastModified) headers.set("last-modified", meta.lastModified);
+    decorate(headers, job);
     return new Response(null, { status: 200, headers });
   } catch (error) {
     if (!(error instanceof UpstreamError)) throw error;
-    return jsonError(error.status, error.code, `${remote.name}: ${error.message}`);
+    return jsonError(error.status, error.code, `${job.remote.name}: ${error.message}`, job.responseHeaders);
   }
 }
 
-function upstreamHeaders(request: Request, cached: IndexEntry | null): Headers {
-  const headers = new Headers();
-  const accept = request.headers.get("accept");
-  if (accept) headers.set("accept", accept);
+function decorate(headers: Headers, job: Job): void {
+  for (const [name, value] of Object.entries(job.responseHeaders ?? {})) headers.set(name, value);
+  if (job.disposition) setDisposition(headers, job);
+}
+
+function setDisposition(headers: Headers, job: Job): void {
+  const filename = filenameOf(job.path);
+  if (filename) headers.set("content-disposition", contentDisposition(job.disposition ?? "attachment", filename));
+}
+
+function upstreamHeaders(job: Job, cached: IndexEntry | null): Headers {
+  const headers = new Headers(job.upstreamHeaders);
   if (cached?.upstreamEtag) headers.set("if-none-match", cached.upstreamEtag);
   else if (cached?.lastModified) headers.set("if-modified-since", cached.lastModified);
   return headers;
 }
 
-function upstreamMeta(artifact: ArtifactRequest, headers: Headers) {
+function upstreamMeta(job: Job, headers: Headers) {
   return {
-    contentType: contentTypeFor(artifact.path, headers.get("content-type")),
+    contentType: contentTypeFor(job.path, headers.get("content-type")),
     contentEncoding: headers.get("content-encoding") ?? undefined,
     upstreamEtag: headers.get("etag") ?? undefined,
     lastModified: headers.get("last-modified") ?? undefined,
   };
 }
 
-function upstreamStatusError(remote: string, upstream: Response): Response {
-  const status = upstream.status;
-  if (status === 404 || status === 410) return jsonError(status, "NOT_FOUND", `${remote}: the upstream has no such file (${status})`);
+function upstreamStatusError(job: Job, upstream: Response): Response {
+  const { status } = upstream;
+  const remote = job.remote.name;
+  const extra = job.responseHeaders;
+  if (status === 404 || status === 410) return jsonError(status, "NOT_FOUND", `${remote}: the upstream has no such file (${status})`, extra);
   if (status === 429) {
     const retryAfter = upstream.headers.get("retry-after");
-    return jsonError(503, "UPSTREAM_RATE_LIMITED", `${remote}: the upstream is rate limiting`, retryAfter ? { "retry-after": retryAfter } : undefined);
+    return jsonError(503, "UPSTREAM_RATE_LIMITED", `${remote}: the upstream is rate limiting`, { ...extra, ...(retryAfter ? { "retry-after": retryAfter } : {}) });
   }
-  if (status === 401 || status === 403) return jsonError(502, "UPSTREAM_DENIED", `${remote}: the upstream refused access (${status}); check the remote's auth`);
-  return jsonError(502, "UPSTREAM_ERROR", `${remote}: the upstream answered ${status}`);
+  if (status === 401 || status === 403) {
+    return jsonError(502, "UPSTREAM_DENIED", `${remote}: the upstream refused access (${status}); check the remote's auth`, extra);
+  }
+  return jsonError(502, "UPSTREAM_ERROR", `${remote}: the upstream answered ${status}`, extra);
 }
 
-function ttlOf(remote: RemoteConfig, kind: Mutability): number {
-  return kind === "immutable" ? remote.immutable_ttl : remote.mutable_ttl;
+function ttlOf(job: Job): number {
+  return job.kind === "immutable" ? job.remote.immutable_ttl : job.remote.mutable_ttl;
 }
 
 function contentLength(headers: Headers): number | null {

@@ -3,6 +3,7 @@ import type { AppEnv } from "../app.ts";
 import { currentRemotes } from "../config/cache.ts";
 import { jsonError } from "../errors.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
+import { planRemotePath } from "../proxy/plan.ts";
 
 export const remoteRoutes = new Hono<AppEnv>();
 
@@ -29,8 +30,7 @@ async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {
   if (path.split("/").some((segment) => segment === ".." || segment === ".")) {
     return jsonError(400, "BAD_PATH", "the path must not contain '.' or '..' segments");
   }
-  return fetchThrough(
-    { stores: c.var.stores, env: c.env, background: c.var.background },
-    { remote, rawPath, path, search: url.search, request: c.req.raw },
-  );
+  const plan = planRemotePath(remote, rawPath, path, url.search, c.req.raw);
+  if (plan instanceof Response) return plan;
+  return fetchThrough({ stores: c.var.stores, env: c.env, background: c.var.background }, plan);
 }

@@ -1,0 +1,48 @@
+import { decide } from "../../providers/access.ts";
+import { providers } from "../../providers/index.ts";
+import type { Digest } from "../../providers/rewrite-types.ts";
+import type { Mutability } from "../../providers/types.ts";
+import type { RemoteConfig } from "../config/schema.ts";
+import { jsonError } from "../errors.ts";
+import { upstreamUrl } from "./upstream.ts";
+
+/**
+ * Everything fetch-through needs to answer one request. Routes build it: the generic route
+ * from the remote's rules and provider (planRemotePath below), others (CircleCI, docker)
+ * from what they resolved first.
+ */
+export interface FetchPlan {
+  remote: RemoteConfig;
+  /** The client's request: method, conditional and range headers. */
+  request: Request;
+  cacheKey: string;
+  kind: Mutability;
+  /** Decoded path below the remote, for the file name and the artifact record. */
+  path: string;
+  upstream: URL;
+  /** Headers sent upstream besides the remote's auth (Accept variants, API tokens). */
+  upstreamHeaders?: Record<string, string>;
+  /** Digest the file must match before it is stored; set, the file is stored whole before it is served. */
+  verify?: Digest;
+  /** How browsers should treat the file; default: an attachment named after the path. */
+  disposition?: "attachment" | "inline";
+  /** Added to every answer for this plan (e.g. which CI build was served). */
+  responseHeaders?: Record<string, string>;
+}
+
+/** The generic plan: the remote's access rules and its provider's classification and cache key. */
+export function planRemotePath(remote: RemoteConfig, rawPath: string, path: string, search: string, request: Request): FetchPlan | Response {
+  const provider = providers[remote.package]!;
+  const decision = decide(remote, provider, path);
+  if (decision.kind === "denied") return jsonError(403, "DENIED", `${remote.name}: ${decision.reason}`);
+  const accept = request.headers.get("accept");
+  return {
+    remote,
+    request,
+    cacheKey: provider.cacheKey(path, { accept }),
+    kind: decision.kind,
+    path,
+    upstream: upstreamUrl(remote, rawPath, search),
+    upstreamHeaders: accept ? { accept } : undefined,
+  };
+}
