@@ -54,6 +54,7 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          globalSetup: ["test/integration/global-setup.ts"],
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 120_000,

@@ -22,6 +22,17 @@ const authSchema = z.discriminatedUnion("type", [
 
 const seconds = z.number().int().min(0);
 
+/** Keys that only mean something for one package type: set on another, they are a mistake. */
+const PACKAGE_SPECIFIC_KEYS: Record<string, string> = {
+  ban_tags_enabled: "docker",
+  ban_tags: "docker",
+  vcs: "circleci",
+  branch: "circleci",
+  api: "circleci",
+  token: "circleci",
+  token_env: "circleci",
+};
+
 export const remoteSchema = z
   .strictObject({
     base_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
@@ -39,6 +50,19 @@ export const remoteSchema = z
     upstream_timeout: z.number().positive().default(30),
     allow_private_network: z.boolean().default(false),
     auth: authSchema.optional(),
+    /** Hostnames that serve this remote at their root (`registry.example.com/v2/…`, `dl.example.com/org/repo/…`). */
+    hostnames: z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a lowercase host name")).default([]),
+    /** Hosts besides base_url's that files linked from this remote's indexes may be fetched from. */
+    file_hosts: z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a lowercase host name")).default([]),
+    // docker
+    ban_tags_enabled: z.boolean().default(false),
+    ban_tags: z.array(z.string()).default([]),
+    // circleci
+    vcs: z.enum(["gh", "bb", "circleci", "github", "bitbucket"]).optional(),
+    branch: z.string().optional(),
+    api: z.enum(["v1.1", "v2"]).optional(),
+    token: z.string().min(1).optional(),
+    token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
   })
   .superRefine((remote, ctx) => {
     if (!(remote.package in providers)) {
@@ -50,6 +74,13 @@ export const remoteSchema = z
           ? `package type '${remote.package}' is not supported by this version yet (supported: ${Object.keys(providers).join(", ")})`
           : `unknown package type '${remote.package}'`,
       });
+    }
+    for (const [key, packageType] of Object.entries(PACKAGE_SPECIFIC_KEYS)) {
+      const value = (remote as Record<string, unknown>)[key];
+      const set = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== false;
+      if (set && remote.package !== packageType) {
+        ctx.addIssue({ code: "custom", path: [key], message: `only applies to package: ${packageType}` });
+      }
     }
     const url = new URL(remote.base_url);
     if (url.username || url.password) {

@@ -1,5 +1,6 @@
 import type { Background } from "../background.ts";
 import type { Env } from "../env.ts";
+import type { Observer } from "../observe.ts";
 import { jsonError } from "../errors.ts";
 import type { Stores } from "../stores.ts";
 import { fanOut, type StoredBlob } from "./blob-writer.ts";
@@ -18,6 +19,7 @@ export interface ProxyContext {
   stores: Stores;
   env: Env;
   background: Background;
+  observer: Observer;
 }
 
 /** A plan plus the state-store keys derived from it. */
@@ -33,6 +35,15 @@ interface Job extends FetchPlan {
  */
 export async function fetchThrough(ctx: ProxyContext, plan: FetchPlan): Promise<Response> {
   const job: Job = { ...plan, indexKey: indexKey(plan.remote.name, plan.cacheKey), lockKey: lockKey(plan.remote.name, plan.cacheKey) };
+  const response = await answer(ctx, job);
+  const { headers, status } = response;
+  const source = status >= 400 ? "error" : headers.has("warning") ? "stale" : headers.get("x-artifact-source") === "remote" ? "remote" : "cache";
+  const bytes = job.request.method === "HEAD" ? 0 : Number(headers.get("content-length") ?? 0);
+  ctx.observer.served({ remote: job.remote.name, path: job.path, cacheKey: job.cacheKey, source, status, bytes });
+  return response;
+}
+
+async function answer(ctx: ProxyContext, job: Job): Promise<Response> {
   const entry = await readEntry(ctx.stores.state, job.indexKey);
   if (entry && isFresh(entry)) {
     const hit = await serve(ctx, job, entry);
@@ -71,24 +82,37 @@ async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Respons
     if (served) return served;
   }
 
+  const started = Date.now();
+  const event = { remote: job.remote.name, path: job.path, cacheKey: job.cacheKey };
+  const failed = (reason: string) => ctx.observer.fetchFailed({ ...event, reason });
   let upstream: Response;
   try {
-    upstream = await fetchUpstream(job.remote, ctx.env, { method: "GET", url: job.upstream, headers: upstreamHeaders(job, current) });
+    if (current && job.revalidate && (await job.revalidate(current))) {
+      await release();
+      return refreshed(ctx, job, current);
+    }
+    ctx.observer.fetchStarted(event);
+    upstream = await fetchUpstream(job.remote, ctx.env, {
+      method: "GET",
+      url: job.upstream,
+      headers: upstreamHeaders(job, current),
+      decodeBody: job.rewrite !== undefined,
+    });
   } catch (error) {
     await release();
     if (!(error instanceof UpstreamError)) throw error;
+    failed(error.message);
     return (await serveStale(ctx, job, current, error.message)) ?? jsonError(error.status, error.code, `${job.remote.name}: ${error.message}`, job.responseHeaders);
   }
 
   if (upstream.status === 304 && current) {
-    const revalidated = { ...current, freshUntil: freshUntil(job.kind, ttlOf(job)) };
-    await writeEntry(state, job.indexKey, revalidated);
     await release();
-    return (await serve(ctx, job, revalidated)) ?? jsonError(502, "BLOB_MISSING", "the cached file vanished; retry");
+    return refreshed(ctx, job, current);
   }
   if (upstream.status !== 200) {
     await upstream.body?.cancel();
     await release();
+    failed(`upstream answered ${upstream.status}`);
     if (upstream.status >= 500) {
       const stale = await serveStale(ctx, job, current, `upstream answered ${upstream.status}`);
       if (stale) return stale;
@@ -97,19 +121,31 @@ async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Respons
   }
 
   const renew = setInterval(() => void state.renewLock(job.lockKey, owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
-  const size = contentLength(upstream.headers);
   const meta = upstreamMeta(job, upstream.headers);
-  const { client, stored } = fanOut(ctx.stores.blobs, upstream.body ?? new Blob([]).stream(), `uploads/${crypto.randomUUID()}`, size, job.verify?.algorithm);
+  let body = upstream.body ?? new Blob([]).stream();
+  let size = contentLength(upstream.headers);
+  if (job.rewrite) {
+    const rewritten = new TextEncoder().encode(await job.rewrite(await upstream.text(), upstream.headers));
+    body = new Blob([rewritten]).stream();
+    size = rewritten.byteLength;
+    meta.contentEncoding = undefined;
+  }
+  const { client, stored } = fanOut(ctx.stores.blobs, body, `uploads/${crypto.randomUUID()}`, size, job.verify?.algorithm);
   const committed = stored.then((blob) => commit(ctx, job, meta, blob));
   ctx.background.run(
-    committed.finally(async () => {
-      clearInterval(renew);
-      await release();
-    }),
+    committed
+      .then(
+        (entry) => ctx.observer.fetchFinished({ ...event, size: entry.size, sha256: entry.sha256, durationMs: Date.now() - started }),
+        (error: Error) => failed(error.message),
+      )
+      .finally(async () => {
+        clearInterval(renew);
+        await release();
+      }),
   );
 
-  if (job.verify) {
-    // A file with a declared digest is stored whole and checked before anyone gets a byte.
+  if (job.verify || job.rewrite) {
+    // Files with a declared digest are checked, and documents rewritten, before anyone gets a byte.
     await client.cancel();
     try {
       return (await serve(ctx, job, await committed, "remote")) ?? jsonError(502, "BLOB_MISSING", "the stored file vanished; retry");
@@ -123,11 +159,19 @@ async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Respons
   if (size !== null) headers.set("content-length", String(size));
   if (meta.contentEncoding) headers.set("content-encoding", meta.contentEncoding);
   if (meta.lastModified) headers.set("last-modified", meta.lastModified);
+  for (const [name, value] of Object.entries(meta.headers ?? {})) headers.set(name, value);
   setDisposition(headers, job);
   return new Response(client, { status: 200, headers, encodeBody: "manual" });
 }
 
 class DigestMismatch extends Error {}
+
+/** The upstream confirmed the stored copy: it is fresh for another TTL. */
+async function refreshed(ctx: ProxyContext, job: Job, current: IndexEntry): Promise<Response> {
+  const revalidated = { ...current, freshUntil: freshUntil(job.kind, ttlOf(job)) };
+  await writeEntry(ctx.stores.state, job.indexKey, revalidated);
+  return (await serve(ctx, job, revalidated)) ?? jsonError(502, "BLOB_MISSING", "the cached file vanished; retry");
+}
 
 /** Makes a complete, verified upload the answer for its key; a failed check deletes it instead. */
 async function commit(ctx: ProxyContext, job: Job, meta: ReturnType<typeof upstreamMeta>, blob: StoredBlob): Promise<IndexEntry> {
@@ -225,12 +269,17 @@ function upstreamHeaders(job: Job, cached: IndexEntry | null): Headers {
   return headers;
 }
 
-function upstreamMeta(job: Job, headers: Headers) {
+function upstreamMeta(job: Job, headers: Headers): Omit<IndexEntry, "blobKey" | "sha256" | "size" | "fetchedAt" | "freshUntil"> {
+  const replayed = (job.replayHeaders ?? []).flatMap((name) => {
+    const value = headers.get(name);
+    return value === null ? [] : [[name, value] as const];
+  });
   return {
     contentType: contentTypeFor(job.path, headers.get("content-type")),
     contentEncoding: headers.get("content-encoding") ?? undefined,
     upstreamEtag: headers.get("etag") ?? undefined,
     lastModified: headers.get("last-modified") ?? undefined,
+    headers: replayed.length > 0 ? Object.fromEntries(replayed) : undefined,
   };
 }
 

@@ -15,6 +15,8 @@ export const indexEntrySchema = z.object({
   /** The upstream's validators, for conditional revalidation of mutable paths. */
   upstreamEtag: z.string().optional(),
   lastModified: z.string().optional(),
+  /** Upstream headers replayed on every answer (FetchPlan.replayHeaders). */
+  headers: z.record(z.string(), z.string()).optional(),
   fetchedAt: z.number(),
   /** Epoch ms after which the entry must be revalidated; 0 = fresh forever. */
   freshUntil: z.number(),

@@ -4,6 +4,7 @@ import type { Digest } from "../../providers/rewrite-types.ts";
 import type { Mutability } from "../../providers/types.ts";
 import type { RemoteConfig } from "../config/schema.ts";
 import { jsonError } from "../errors.ts";
+import type { IndexEntry } from "./index-entry.ts";
 import { upstreamUrl } from "./upstream.ts";
 
 /**
@@ -28,6 +29,18 @@ export interface FetchPlan {
   disposition?: "attachment" | "inline";
   /** Added to every answer for this plan (e.g. which CI build was served). */
   responseHeaders?: Record<string, string>;
+  /** Upstream response headers (lower-case) kept with the entry and replayed on hits (e.g. docker-content-digest). */
+  replayHeaders?: string[];
+  /**
+   * Index documents whose links must point back at the proxy: the decoded upstream text in,
+   * the text to store and serve out. Set, the document is stored whole before it is served.
+   */
+  rewrite?: (text: string, upstreamHeaders: Headers) => Promise<string>;
+  /**
+   * A cheaper freshness check than a conditional GET for an expired entry (docker: a HEAD,
+   * which registries do not rate-limit). True = the entry is still current.
+   */
+  revalidate?: (entry: IndexEntry) => Promise<boolean>;
 }
 
 /** The generic plan: the remote's access rules and its provider's classification and cache key. */

@@ -55,6 +55,7 @@ export function entryHeaders(entry: IndexEntry, options: ServeOptions): Headers 
     "x-artifact-source": options.source,
   });
   if (entry.contentEncoding) headers.set("content-encoding", entry.contentEncoding);
+  for (const [name, value] of Object.entries(entry.headers ?? {})) headers.set(name, value);
   if (options.filename) headers.set("content-disposition", contentDisposition("attachment", options.filename));
   if (options.staleBecause) {
     headers.set("age", String(Math.max(0, Math.floor((Date.now() - entry.fetchedAt) / 1000))));

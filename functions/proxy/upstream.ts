@@ -20,6 +20,8 @@ export interface UpstreamRequest {
   method: "GET" | "HEAD";
   url: URL;
   headers: Headers;
+  /** Decode Content-Encoding (for documents the proxy reads); otherwise bytes stay as sent. */
+  decodeBody?: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function fetchUpstream(remote: RemoteConfig, env: Env, request: Ups
 
   for (let hop = 0; ; hop++) {
     checkDestination(remote, url);
-    const response = await fetchWithTimeout(url, request.method, headers, remote.upstream_timeout * 1000);
+    const response = await fetchWithTimeout(url, request.method, headers, remote.upstream_timeout * 1000, request.decodeBody);
     const location = response.headers.get("location");
     if (response.status < 300 || response.status >= 400 || response.status === 304 || !location) return response;
     await response.body?.cancel();
@@ -65,12 +67,13 @@ function checkDestination(remote: RemoteConfig, url: URL): void {
   }
 }
 
-async function fetchWithTimeout(url: URL, method: string, headers: Headers, timeoutMs: number): Promise<Response> {
+async function fetchWithTimeout(url: URL, method: string, headers: Headers, timeoutMs: number, decodeBody = false): Promise<Response> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
     // "manual" keeps Content-Encoding bodies as the upstream sent them: stored and replayed byte for byte.
-    return await fetch(url, { method, headers, redirect: "manual", signal: controller.signal, encodeResponseBody: "manual" } as RequestInit);
+    const encodeResponseBody = decodeBody ? "automatic" : "manual";
+    return await fetch(url, { method, headers, redirect: "manual", signal: controller.signal, encodeResponseBody } as RequestInit);
   } catch (error) {
     if (controller.signal.aborted) {
       throw new UpstreamError(504, "UPSTREAM_TIMEOUT", `upstream did not answer within ${timeoutMs / 1000}s`);

@@ -1,0 +1,107 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { gzipSync } from "node:zlib";
+
+/** How the origin answers one path. */
+export interface OriginFile {
+  body: Buffer | string;
+  contentType?: string;
+  /** Send without Content-Length (chunked transfer encoding). */
+  chunked?: boolean;
+  /** Send the body gzip-compressed with Content-Encoding: gzip. */
+  gzip?: boolean;
+  /** Send the headers and half the body, then drop the connection. */
+  breakMidBody?: boolean;
+  /** Wait this long before answering. */
+  delayMs?: number;
+  status?: number;
+  headers?: Record<string, string>;
+}
+
+/**
+ * A real HTTP origin on loopback that a test controls: what it serves, how it misbehaves,
+ * and a log of every request it received (so a test can prove a hit never reached it).
+ */
+export class Origin {
+  readonly files = new Map<string, OriginFile>();
+  readonly requests: { method: string; path: string; headers: IncomingMessage["headers"] }[] = [];
+  /** When set, every request is answered with this status. */
+  failWith: number | null = null;
+  #server: Server | null = null;
+  #sockets = new Set<Socket>();
+  #port = 0;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  count(path: string, method = "GET"): number {
+    return this.requests.filter((r) => r.path === path && r.method === method).length;
+  }
+
+  serve(path: string, file: OriginFile | Buffer | string): this {
+    this.files.set(path, Buffer.isBuffer(file) || typeof file === "string" ? { body: file } : file);
+    return this;
+  }
+
+  /** `path` answers 302 to `location` (absolute, or relative to this origin). */
+  redirect(path: string, location: string): this {
+    return this.serve(path, { body: "", status: 302, headers: { location } });
+  }
+
+  async start(port = this.#port): Promise<this> {
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+    this.#server.on("connection", (socket) => {
+      this.#sockets.add(socket);
+      socket.on("close", () => this.#sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.#server!.listen(port, "127.0.0.1", resolve));
+    this.#port = (this.#server.address() as AddressInfo).port;
+    return this;
+  }
+
+  /** Stops listening and drops open connections: the upstream is down (connection refused). */
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    this.#server = null;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "http://origin").pathname;
+    this.requests.push({ method: req.method ?? "GET", path, headers: req.headers });
+    if (this.failWith !== null) return void res.writeHead(this.failWith).end("origin failure");
+    const file = this.files.get(path);
+    if (!file) return void res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    if (file.delayMs) await new Promise((resolve) => setTimeout(resolve, file.delayMs));
+
+    const raw = Buffer.from(file.body);
+    const body = file.gzip ? gzipSync(raw) : raw;
+    const etag = `"${raw.length}-${raw.subarray(0, 16).toString("hex")}"`;
+    const headers: Record<string, string> = {
+      "content-type": file.contentType ?? "application/octet-stream",
+      "last-modified": "Tue, 03 Nov 2026 10:00:00 GMT",
+      etag,
+      ...file.headers,
+    };
+    if (file.gzip) headers["content-encoding"] = "gzip";
+    if (req.headers["if-none-match"] === etag) return void res.writeHead(304, headers).end();
+    if (!file.chunked) headers["content-length"] = String(body.length);
+    res.writeHead(file.status ?? 200, headers);
+    if (req.method === "HEAD") return void res.end();
+    if (file.breakMidBody) {
+      res.write(body.subarray(0, Math.floor(body.length / 2)));
+      setTimeout(() => res.socket?.destroy(), 50);
+      return;
+    }
+    // Several writes, so chunked bodies really arrive in chunks.
+    for (let offset = 0; offset < body.length; offset += 1 << 20) {
+      if (!res.write(body.subarray(offset, offset + (1 << 20)))) await new Promise((resolve) => res.once("drain", resolve));
+    }
+    res.end();
+  }
+}
