@@ -5,6 +5,7 @@ import { currentRemotes } from "./config/cache.ts";
 import { jsonError } from "./errors.ts";
 import { canonicalPath, remoteForHost } from "./hostnames.ts";
 import { silentObserver, type Observer } from "./observe.ts";
+import { dockerRoutes } from "./routes/docker.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { remoteRoutes } from "./routes/remote.ts";
 import { createStores, type Stores } from "./stores.ts";
@@ -48,6 +49,7 @@ app.use(async (c, next) => {
 
 app.route("/", healthRoutes);
 app.route("/", remoteRoutes);
+app.route("/", dockerRoutes);
 
 app.notFound(() => jsonError(404, "NOT_FOUND", "no such endpoint"));
 app.onError((error) => {

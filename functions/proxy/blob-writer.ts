@@ -1,5 +1,5 @@
 import { MIN_PART_SIZE, type BlobStore, type MultipartUpload } from "../../infra/blob/types.ts";
-import type { DigestAlgorithm } from "../../providers/rewrite-types.ts";
+import type { DigestAlgorithm } from "../../providers/types.ts";
 
 export interface StoredBlob {
   key: string;
@@ -8,6 +8,12 @@ export interface StoredBlob {
   /** Hex digest in the algorithm asked for with `alsoHash` (npm declares sha512 or sha1). */
   otherDigest?: string;
 }
+
+/**
+ * Bodies above this go up in parts, as aws-cli's default `multipart_threshold` does: S3-compatible
+ * servers cap single PUTs (some far below S3's 5 GiB), and a failed part is cheaper than a failed PUT.
+ */
+const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 
 export interface FanOut {
   /** The body to send to the client; it errors (so the client sees a failed transfer) if the upstream breaks. */
@@ -31,7 +37,7 @@ export function fanOut(
 ): FanOut {
   const clientPipe = size === null ? new IdentityTransformStream() : new FixedLengthStream(size);
   const clientWriter = clientPipe.writable.getWriter();
-  const sink = size === null ? new MultipartSink(blobs, key) : new SizedSink(blobs, key, size);
+  const sink = size === null || size > MULTIPART_THRESHOLD ? new MultipartSink(blobs, key) : new SizedSink(blobs, key, size);
   const hashers = [new crypto.DigestStream("SHA-256")];
   if (alsoHash && alsoHash !== "sha256") hashers.push(new crypto.DigestStream(alsoHash.replace("sha", "SHA-")));
   const hashWriters = hashers.map((hasher) => hasher.getWriter());
@@ -70,7 +76,7 @@ interface Sink {
   abort(): Promise<void>;
 }
 
-/** Known length: one streaming put. */
+/** Known, modest length: one streaming put. */
 class SizedSink implements Sink {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #put: Promise<void>;
@@ -109,8 +115,8 @@ class SizedSink implements Sink {
 }
 
 /**
- * Unknown length (chunked upstream): equal parts of MIN_PART_SIZE through a multipart
- * upload, or one put if the whole body fits in the first part.
+ * Unknown or large length: equal parts of MIN_PART_SIZE through a multipart upload, or one
+ * put if the whole body fits in the first part.
  */
 class MultipartSink implements Sink {
   readonly #blobs: BlobStore;

@@ -6,9 +6,9 @@ import type { Stores } from "../stores.ts";
 import { fanOut, type StoredBlob } from "./blob-writer.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { freshUntil, indexKey, isFresh, lockKey, readEntry, writeEntry, type IndexEntry } from "./index-entry.ts";
-import type { FetchPlan } from "./plan.ts";
+import type { FetchPlan, RewrittenDocument } from "./plan.ts";
 import { contentDisposition, serveEntry } from "./serve.ts";
-import { fetchUpstream, UpstreamError } from "./upstream.ts";
+import { fetchUpstream, UpstreamError, type UpstreamRequest } from "./upstream.ts";
 
 /** A leader's lease on a key; renewed while its download runs, so a crashed leader blocks others briefly. */
 const LEASE_MS = 30_000;
@@ -91,8 +91,9 @@ async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Respons
       await release();
       return refreshed(ctx, job, current);
     }
+    job.verify ??= await job.declaredDigest?.();
     ctx.observer.fetchStarted(event);
-    upstream = await fetchUpstream(job.remote, ctx.env, {
+    upstream = await reach(ctx, job, {
       method: "GET",
       url: job.upstream,
       headers: upstreamHeaders(job, current),
@@ -109,7 +110,8 @@ async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Respons
     await release();
     return refreshed(ctx, job, current);
   }
-  if (upstream.status !== 200) {
+  // A document may come as 204 with its content in headers (Terraform's X-Terraform-Get).
+  if (upstream.status !== 200 && !(upstream.status === 204 && job.rewrite)) {
     await upstream.body?.cancel();
     await release();
     failed(`upstream answered ${upstream.status}`);
@@ -120,16 +122,26 @@ async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Respons
     return upstreamStatusError(job, upstream);
   }
 
-  const renew = setInterval(() => void state.renewLock(job.lockKey, owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
   const meta = upstreamMeta(job, upstream.headers);
   let body = upstream.body ?? new Blob([]).stream();
   let size = contentLength(upstream.headers);
   if (job.rewrite) {
-    const rewritten = new TextEncoder().encode(await job.rewrite(await upstream.text(), upstream.headers));
+    let document: RewrittenDocument;
+    try {
+      document = await job.rewrite(await upstream.text(), upstream.headers);
+    } catch (error) {
+      await release();
+      failed(`document not rewritten: ${(error as Error).message}`);
+      const reason = `the upstream document could not be read (${(error as Error).message})`;
+      return (await serveStale(ctx, job, current, reason)) ?? jsonError(502, "UPSTREAM_BAD_DOCUMENT", `${job.remote.name}: ${reason}`, job.responseHeaders);
+    }
+    const rewritten = new TextEncoder().encode(document.body);
     body = new Blob([rewritten]).stream();
     size = rewritten.byteLength;
     meta.contentEncoding = undefined;
+    if (document.headers) meta.headers = { ...meta.headers, ...document.headers };
   }
+  const renew = setInterval(() => void state.renewLock(job.lockKey, owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
   const { client, stored } = fanOut(ctx.stores.blobs, body, `uploads/${crypto.randomUUID()}`, size, job.verify?.algorithm);
   const committed = stored.then((blob) => commit(ctx, job, meta, blob));
   ctx.background.run(
@@ -237,13 +249,14 @@ async function serveStale(ctx: ProxyContext, job: Job, entry: IndexEntry | null,
 /** HEAD for something not cached: ask the upstream's HEAD, don't download the file. */
 async function headUpstream(ctx: ProxyContext, job: Job): Promise<Response> {
   try {
-    const upstream = await fetchUpstream(job.remote, ctx.env, { method: "HEAD", url: job.upstream, headers: upstreamHeaders(job, null) });
+    const upstream = await reach(ctx, job, { method: "HEAD", url: job.upstream, headers: upstreamHeaders(job, null) });
     if (upstream.status !== 200) return upstreamStatusError(job, upstream);
     const meta = upstreamMeta(job, upstream.headers);
     const headers = new Headers({ "content-type": meta.contentType, "x-artifact-source": "remote" });
     const size = contentLength(upstream.headers);
     if (size !== null) headers.set("content-length", String(size));
     if (meta.lastModified) headers.set("last-modified", meta.lastModified);
+    for (const [name, value] of Object.entries(meta.headers ?? {})) headers.set(name, value);
     decorate(headers, job);
     return new Response(null, { status: 200, headers });
   } catch (error) {
@@ -258,8 +271,13 @@ function decorate(headers: Headers, job: Job): void {
 }
 
 function setDisposition(headers: Headers, job: Job): void {
+  if (job.disposition === "none") return;
   const filename = filenameOf(job.path);
   if (filename) headers.set("content-disposition", contentDisposition(job.disposition ?? "attachment", filename));
+}
+
+function reach(ctx: ProxyContext, job: Job, request: UpstreamRequest): Promise<Response> {
+  return job.upstreamFetch ? job.upstreamFetch(request) : fetchUpstream(job.remote, ctx.env, request);
 }
 
 function upstreamHeaders(job: Job, cached: IndexEntry | null): Headers {
@@ -275,7 +293,7 @@ function upstreamMeta(job: Job, headers: Headers): Omit<IndexEntry, "blobKey" | 
     return value === null ? [] : [[name, value] as const];
   });
   return {
-    contentType: contentTypeFor(job.path, headers.get("content-type")),
+    contentType: job.contentType ?? contentTypeFor(job.path, headers.get("content-type")),
     contentEncoding: headers.get("content-encoding") ?? undefined,
     upstreamEtag: headers.get("etag") ?? undefined,
     lastModified: headers.get("last-modified") ?? undefined,

@@ -41,7 +41,8 @@ export async function fetchUpstream(remote: RemoteConfig, env: Env, request: Ups
   let url = request.url;
   const headers = new Headers(request.headers);
   headers.set("user-agent", USER_AGENT);
-  const auth = authHeader(remote.auth, env);
+  // Credentials are for the configured upstream only, never for a file host its indexes link to.
+  const auth = request.url.origin === new URL(remote.base_url).origin ? authHeader(remote.auth, env) : null;
   if (auth) headers.set(auth[0], auth[1]);
 
   for (let hop = 0; ; hop++) {
@@ -53,7 +54,10 @@ export async function fetchUpstream(remote: RemoteConfig, env: Env, request: Ups
     if (hop === MAX_REDIRECTS) throw new UpstreamError(502, "TOO_MANY_REDIRECTS", `more than ${MAX_REDIRECTS} redirects`);
     const next = new URL(location, url);
     // Credentials are for the configured upstream only, never for the CDN it redirects to.
-    if (next.origin !== url.origin && auth) headers.delete(auth[0]);
+    if (next.origin !== url.origin) {
+      headers.delete("authorization");
+      if (auth) headers.delete(auth[0]);
+    }
     url = next;
   }
 }
@@ -84,7 +88,8 @@ async function fetchWithTimeout(url: URL, method: string, headers: Headers, time
   }
 }
 
-function authHeader(auth: RemoteAuth | undefined, env: Env): [string, string] | null {
+/** The header that carries a remote's configured credentials (secrets resolved from env). */
+export function authHeader(auth: RemoteAuth | undefined, env: Env): [string, string] | null {
   if (!auth) return null;
   const secret = (value: string | undefined, envName: string | undefined) => {
     const resolved = value ?? (envName ? env[envName] : undefined);

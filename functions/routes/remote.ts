@@ -4,6 +4,7 @@ import { currentRemotes } from "../config/cache.ts";
 import { jsonError } from "../errors.ts";
 import { fetchThrough, type ProxyContext } from "../proxy/fetch-through.ts";
 import { planRemotePath } from "../proxy/plan.ts";
+import { proxyBase } from "../proxy/proxy-base.ts";
 
 export const remoteRoutes = new Hono<AppEnv>();
 
@@ -35,7 +36,10 @@ async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {
   if (path.split("/").some((segment) => segment === ".." || segment === ".")) {
     return jsonError(400, "BAD_PATH", "the path must not contain '.' or '..' segments");
   }
-  const plan = planRemotePath(remote, rawPath, path, url.search, c.req.raw);
+  const plan = planRemotePath(remote, rawPath, path, url.search, c.req.raw, {
+    state: c.var.stores.state,
+    proxyBase: proxyBase(c.req.raw, remote, prefix),
+  });
   if (plan instanceof Response) return plan;
   return fetchThrough(proxyContext(c), plan);
 }

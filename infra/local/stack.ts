@@ -30,6 +30,12 @@ export interface StackOptions {
   /** A Worker bundle built earlier (tests build once); built now when omitted. */
   bundleDir?: string;
   log?: (line: string) => void;
+  /**
+   * Test seam: answers the Worker's outbound fetches in Node instead of the network, so a test
+   * can give a loopback origin a public-looking host name (the private-network policy runs in
+   * the Worker before the fetch either way).
+   */
+  outbound?: (request: Request) => Promise<Response>;
 }
 
 export interface Stack {
@@ -99,6 +105,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       r2Buckets: { BLOBS: "artifactapi-blobs" },
       resourcePersistencePath: join(options.dataDir, "worker"),
       bindings,
+      ...(options.outbound ? { outboundService: options.outbound } : {}),
     }),
     );
     stops.push(() => worker.dispose());

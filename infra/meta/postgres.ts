@@ -1,5 +1,19 @@
 import type { PgConnection } from "../pg/connection.ts";
-import type { ArtifactRecord, MetadataStore, StoredRemote } from "./types.ts";
+import type {
+  ArtifactRecord,
+  ArtifactRow,
+  ConfigKind,
+  EvictionTarget,
+  MetadataStore,
+  NewEvent,
+  StoredEvent,
+  StoredRemote,
+  UsageBatch,
+  UsageReport,
+} from "./types.ts";
+
+/** Table names come from this fixed map, never from input. */
+const CONFIG_TABLES: Record<ConfigKind, string> = { remotes: "remotes", virtuals: "virtuals" };
 
 export class PostgresMetadataStore implements MetadataStore {
   readonly #pg: PgConnection;
@@ -28,6 +42,170 @@ export class PostgresMetadataStore implements MetadataStore {
         );
       }
     });
+  }
+
+  async listConfigs(kind: ConfigKind): Promise<StoredRemote[]> {
+    return this.#pg.query<StoredRemote>(`SELECT name, config FROM ${CONFIG_TABLES[kind]} ORDER BY name`);
+  }
+
+  async getConfig(kind: ConfigKind, name: string): Promise<StoredRemote | null> {
+    const rows = await this.#pg.query<StoredRemote>(`SELECT name, config FROM ${CONFIG_TABLES[kind]} WHERE name = $1`, [name]);
+    return rows[0] ?? null;
+  }
+
+  async putConfig(kind: ConfigKind, item: StoredRemote): Promise<"created" | "updated" | "unchanged"> {
+    const table = CONFIG_TABLES[kind];
+    // xmax = 0 only for a freshly inserted row; no row at all means the WHERE found nothing to change.
+    const rows = await this.#pg.query<{ inserted: boolean }>(
+      `INSERT INTO ${table} (name, config, updated_at) VALUES ($1, $2, now())
+       ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, updated_at = now()
+       WHERE ${table}.config IS DISTINCT FROM EXCLUDED.config
+       RETURNING (xmax = 0) AS inserted`,
+      [item.name, JSON.stringify(item.config)],
+    );
+    if (rows.length === 0) return "unchanged";
+    return rows[0]!.inserted ? "created" : "updated";
+  }
+
+  async deleteConfig(kind: ConfigKind, name: string): Promise<boolean> {
+    const rows = await this.#pg.query(`DELETE FROM ${CONFIG_TABLES[kind]} WHERE name = $1 RETURNING name`, [name]);
+    return rows.length > 0;
+  }
+
+  async listArtifacts(remote: string, options: { prefix: string; after?: { path: string; cacheKey: string }; limit: number }): Promise<ArtifactRow[]> {
+    const rows = await this.#pg.query<Record<string, unknown>>(
+      `SELECT path, cache_key, sha256, size, content_type, fetched_at, last_access, hits FROM artifacts
+       WHERE remote = $1 AND starts_with(path, $2) AND (path, cache_key) > ($3, $4)
+       ORDER BY path, cache_key LIMIT $5`,
+      [remote, options.prefix, options.after?.path ?? "", options.after?.cacheKey ?? "", options.limit],
+    );
+    return rows.map((row) => ({
+      path: String(row.path),
+      cacheKey: String(row.cache_key),
+      sha256: String(row.sha256),
+      size: Number(row.size),
+      contentType: String(row.content_type),
+      fetchedAt: new Date(row.fetched_at as string),
+      lastAccess: row.last_access === null ? null : new Date(row.last_access as string),
+      hits: Number(row.hits),
+    }));
+  }
+
+  async deleteArtifacts(remote: string, target: EvictionTarget, limit: number): Promise<{ cacheKey: string; path: string; sha256: string }[]> {
+    const [match, value] = "path" in target ? ["path = $2", target.path] : ["starts_with(path, $2)", target.prefix];
+    const rows = await this.#pg.query<{ cache_key: string; path: string; sha256: string }>(
+      `DELETE FROM artifacts WHERE remote = $1 AND cache_key IN
+         (SELECT cache_key FROM artifacts WHERE remote = $1 AND ${match} LIMIT $3)
+       RETURNING cache_key, path, sha256`,
+      [remote, value, limit],
+    );
+    return rows.map((row) => ({ cacheKey: row.cache_key, path: row.path, sha256: row.sha256 }));
+  }
+
+  async referencedBlobs(sha256s: string[]): Promise<Set<string>> {
+    if (sha256s.length === 0) return new Set();
+    const rows = await this.#pg.query<{ sha256: string }>("SELECT DISTINCT sha256 FROM artifacts WHERE sha256 = ANY($1::text[])", [sha256s]);
+    return new Set(rows.map((row) => row.sha256));
+  }
+
+  async addUsage(batch: UsageBatch): Promise<void> {
+    const { remotes, artifacts } = batch;
+    if (remotes.length > 0) {
+      await this.#pg.query(
+        `INSERT INTO usage_minutes AS u (remote, minute, requests, hits, misses, errors, bytes_served, bytes_fetched)
+         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+         ON CONFLICT (remote, minute) DO UPDATE SET requests = u.requests + EXCLUDED.requests, hits = u.hits + EXCLUDED.hits,
+           misses = u.misses + EXCLUDED.misses, errors = u.errors + EXCLUDED.errors,
+           bytes_served = u.bytes_served + EXCLUDED.bytes_served, bytes_fetched = u.bytes_fetched + EXCLUDED.bytes_fetched`,
+        [
+          remotes.map((r) => r.remote),
+          remotes.map((r) => r.minute.toISOString()),
+          remotes.map((r) => r.requests),
+          remotes.map((r) => r.hits),
+          remotes.map((r) => r.misses),
+          remotes.map((r) => r.errors),
+          remotes.map((r) => r.bytesServed),
+          remotes.map((r) => r.bytesFetched),
+        ],
+      );
+    }
+    if (artifacts.length > 0) {
+      const columns = [
+        artifacts.map((a) => a.remote),
+        artifacts.map((a) => a.path),
+        artifacts.map((a) => a.hour.toISOString()),
+        artifacts.map((a) => a.requests),
+        artifacts.map((a) => a.bytesServed),
+      ];
+      await this.#pg.query(
+        `INSERT INTO artifact_usage_hours AS u (remote, path, hour, requests, bytes_served)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[])
+         ON CONFLICT (remote, path, hour) DO UPDATE SET requests = u.requests + EXCLUDED.requests,
+           bytes_served = u.bytes_served + EXCLUDED.bytes_served`,
+        columns,
+      );
+      await this.#pg.query(
+        `UPDATE artifacts a SET hits = a.hits + v.hits, last_access = GREATEST(a.last_access, v.last_access)
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[]) AS v(remote, cache_key, hits, last_access)
+         WHERE a.remote = v.remote AND a.cache_key = v.cache_key`,
+        [artifacts.map((a) => a.remote), artifacts.map((a) => a.cacheKey), artifacts.map((a) => a.hits), artifacts.map((a) => a.lastAccess.toISOString())],
+      );
+    }
+  }
+
+  async usageSince(since: Date, topLimit: number): Promise<UsageReport> {
+    const totals = await this.#pg.query<Record<string, string>>(
+      `SELECT remote, sum(requests) AS requests, sum(hits) AS hits, sum(misses) AS misses, sum(errors) AS errors,
+         sum(bytes_served) AS bytes_served, sum(bytes_fetched) AS bytes_fetched
+       FROM usage_minutes WHERE minute >= date_trunc('minute', $1::timestamptz) GROUP BY remote ORDER BY remote`,
+      [since.toISOString()],
+    );
+    const top = await this.#pg.query<Record<string, string>>(
+      `SELECT remote, path, sum(requests) AS requests, sum(bytes_served) AS bytes_served
+       FROM artifact_usage_hours WHERE hour >= date_trunc('hour', $1::timestamptz)
+       GROUP BY remote, path ORDER BY sum(requests) DESC, remote, path LIMIT $2`,
+      [since.toISOString(), topLimit],
+    );
+    return {
+      remotes: totals.map((row) => ({
+        remote: row.remote!,
+        requests: Number(row.requests),
+        hits: Number(row.hits),
+        misses: Number(row.misses),
+        errors: Number(row.errors),
+        bytesServed: Number(row.bytes_served),
+        bytesFetched: Number(row.bytes_fetched),
+      })),
+      top: top.map((row) => ({ remote: row.remote!, path: row.path!, requests: Number(row.requests), bytesServed: Number(row.bytes_served) })),
+    };
+  }
+
+  async appendEvents(events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#pg.query(
+      "INSERT INTO events (type, remote, data) SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])",
+      [events.map((e) => e.type), events.map((e) => e.remote ?? null), events.map((e) => JSON.stringify(e.data))],
+    );
+  }
+
+  async eventsAfter(afterId: number, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.#pg.query<{ id: string; at: string; type: string; remote: string | null; data: Record<string, unknown> }>(
+      "SELECT id, at, type, remote, data FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+      [afterId, limit],
+    );
+    return rows.map((row) => ({ id: Number(row.id), at: new Date(row.at), type: row.type, remote: row.remote ?? undefined, data: row.data }));
+  }
+
+  async lastEventId(): Promise<number> {
+    const rows = await this.#pg.query<{ id: string | null }>("SELECT max(id) AS id FROM events");
+    return Number(rows[0]?.id ?? 0);
+  }
+
+  async prune(before: Date): Promise<void> {
+    const at = before.toISOString();
+    await this.#pg.query("DELETE FROM usage_minutes WHERE minute < $1", [at]);
+    await this.#pg.query("DELETE FROM artifact_usage_hours WHERE hour < $1", [at]);
+    await this.#pg.query("DELETE FROM events WHERE at < $1", [at]);
   }
 
   async recordArtifact(record: ArtifactRecord): Promise<void> {

@@ -18,8 +18,78 @@ export interface ArtifactRecord {
   fetchedAt: Date;
 }
 
+/** The two kinds of configured repositories; each has its own table of the same shape. */
+export type ConfigKind = "remotes" | "virtuals";
+
+/** A cached object as the management API lists it. */
+export interface ArtifactRow {
+  path: string;
+  cacheKey: string;
+  sha256: string;
+  size: number;
+  contentType: string;
+  fetchedAt: Date;
+  lastAccess: Date | null;
+  hits: number;
+}
+
+/** Which cached objects an eviction removes: one path, or every path under a prefix ("" = all). */
+export type EvictionTarget = { path: string } | { prefix: string };
+
+/** Counters gathered from many requests, added in one write. */
+export interface UsageBatch {
+  remotes: { remote: string; minute: Date; requests: number; hits: number; misses: number; errors: number; bytesServed: number; bytesFetched: number }[];
+  artifacts: { remote: string; path: string; cacheKey: string; hour: Date; requests: number; hits: number; bytesServed: number; lastAccess: Date }[];
+}
+
+export interface UsageTotals {
+  requests: number;
+  hits: number;
+  misses: number;
+  errors: number;
+  bytesServed: number;
+  bytesFetched: number;
+}
+
+export interface UsageReport {
+  remotes: ({ remote: string } & UsageTotals)[];
+  top: { remote: string; path: string; requests: number; bytesServed: number }[];
+}
+
+export interface NewEvent {
+  type: string;
+  remote?: string;
+  data: Record<string, unknown>;
+}
+
+export interface StoredEvent extends NewEvent {
+  id: number;
+  at: Date;
+}
+
 export interface MetadataStore {
   listRemotes(): Promise<StoredRemote[]>;
+  listConfigs(kind: ConfigKind): Promise<StoredRemote[]>;
+  getConfig(kind: ConfigKind, name: string): Promise<StoredRemote | null>;
+  /** Create-or-replace; says what happened, and writes nothing when the config is unchanged. */
+  putConfig(kind: ConfigKind, item: StoredRemote): Promise<"created" | "updated" | "unchanged">;
+  /** True when a row was deleted. */
+  deleteConfig(kind: ConfigKind, name: string): Promise<boolean>;
+  /** Ordered by path; `after` is the last row of the previous page. */
+  listArtifacts(remote: string, options: { prefix: string; after?: { path: string; cacheKey: string }; limit: number }): Promise<ArtifactRow[]>;
+  /** Deletes up to `limit` matching rows and returns them. */
+  deleteArtifacts(remote: string, target: EvictionTarget, limit: number): Promise<{ cacheKey: string; path: string; sha256: string }[]>;
+  /** The subset of `sha256s` that some artifact row still refers to. */
+  referencedBlobs(sha256s: string[]): Promise<Set<string>>;
+  addUsage(batch: UsageBatch): Promise<void>;
+  usageSince(since: Date, topLimit: number): Promise<UsageReport>;
+  appendEvents(events: NewEvent[]): Promise<void>;
+  /** Events with id > afterId, oldest first. */
+  eventsAfter(afterId: number, limit: number): Promise<StoredEvent[]>;
+  /** The newest event's id (0 when there is none): where a new live stream starts. */
+  lastEventId(): Promise<number>;
+  /** Drops usage counters and events older than `before` (stats keep 7 days). */
+  prune(before: Date): Promise<void>;
   /** Replaces the whole set in one transaction: a config is never half-applied. */
   replaceRemotes(remotes: StoredRemote[]): Promise<void>;
   recordArtifact(record: ArtifactRecord): Promise<void>;

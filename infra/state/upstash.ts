@@ -8,6 +8,9 @@ export interface UpstashOptions {
   token: string;
 }
 
+/** Keys per MSET: keeps each request well under Upstash's request size limit. */
+const MSET_BATCH = 500;
+
 /** Compare-and-extend: only the current owner may renew (atomic on the server). */
 const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
 /** Compare-and-delete: only the current owner may release. */
@@ -42,6 +45,13 @@ export class UpstashStateStore implements StateStore {
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     await this.#call((r) => (ttlMs === undefined ? r.set(key, value) : r.set(key, value, { px: ttlMs })));
+  }
+
+  async setMany(entries: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    for (let start = 0; start < entries.length; start += MSET_BATCH) {
+      const batch = Object.fromEntries(entries.slice(start, start + MSET_BATCH));
+      await this.#call((r) => r.mset(batch));
+    }
   }
 
   async delete(key: string): Promise<void> {

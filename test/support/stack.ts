@@ -26,6 +26,7 @@ export interface TestStackOptions {
   /** Backend variables (DATABASE_URL, REDIS_URL, S3_*…); empty = the embedded default. */
   env?: Record<string, string | undefined>;
   dataDir?: string;
+  outbound?: (request: Request) => Promise<Response>;
 }
 
 /** The proxy exactly as `npm start` runs it, on a free port, with a temporary data directory. */
@@ -33,7 +34,7 @@ export async function startTestStack(options: TestStackOptions): Promise<TestSta
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "artifactapi-test-")));
   const configPath = join(dataDir, "remotes.yaml");
   await writeFile(configPath, stringify({ remotes: options.remotes }));
-  const stack = await startStack({ port: 0, configPath, dataDir, env: options.env ?? {}, bundleDir: inject("workerBundle") });
+  const stack = await startStack({ port: 0, configPath, dataDir, env: options.env ?? {}, bundleDir: inject("workerBundle"), outbound: options.outbound });
   return {
     ...stack,
     dataDir,

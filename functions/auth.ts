@@ -1,0 +1,99 @@
+import type { RemoteConfig } from "./config/schema.ts";
+import type { Env } from "./env.ts";
+import { jsonError } from "./errors.ts";
+
+/** What a management token allows: admin = everything, read = GET/HEAD only. */
+export type Access = "admin" | "read";
+
+const encoder = new TextEncoder();
+
+/**
+ * Equal strings, in time that depends only on the presented value's length, never on where
+ * the first differing byte is (no early exit), so a guesser learns nothing from timing.
+ */
+export function constantTimeEqual(presented: string, expected: string): boolean {
+  const a = encoder.encode(presented);
+  const b = encoder.encode(expected);
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i % Math.max(b.length, 1)] ?? 0);
+  return diff === 0;
+}
+
+/** A variable holding one token or a comma-separated list of them (several during a rotation). */
+export function tokenList(value: unknown): string[] {
+  if (typeof value !== "string") return [];
+  return value.split(",").map((token) => token.trim()).filter((token) => token !== "");
+}
+
+/** Compares against every candidate without stopping at the first match. */
+function matchesAny(presented: string, candidates: string[]): boolean {
+  let found = false;
+  for (const candidate of candidates) found = constantTimeEqual(presented, candidate) || found;
+  return found;
+}
+
+/**
+ * The token a client presents: `Authorization: Bearer <token>`, or the password of
+ * `Authorization: Basic` (what pip, npm, dnf and docker send from their credential settings).
+ */
+export function presentedToken(request: Request): string | null {
+  const header = request.headers.get("authorization");
+  if (!header) return null;
+  const [scheme, value] = [header.slice(0, header.indexOf(" ")).toLowerCase(), header.slice(header.indexOf(" ") + 1).trim()];
+  if (scheme === "bearer" && value) return value;
+  if (scheme === "basic") {
+    try {
+      const decoded = atob(value);
+      const colon = decoded.indexOf(":");
+      return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+export function managementAccess(env: Env, request: Request): Access | null {
+  const token = presentedToken(request);
+  if (token === null) return null;
+  if (matchesAny(token, tokenList(env.ADMIN_TOKEN))) return "admin";
+  if (matchesAny(token, tokenList(env.READ_TOKEN))) return "read";
+  return null;
+}
+
+/** 401 without a valid token, 403 with a read-only token on a write; null when allowed. */
+export function managementDenied(env: Env, request: Request): Response | null {
+  const access = managementAccess(env, request);
+  const challenge = { "www-authenticate": 'Bearer realm="artifactapi"' };
+  if (access === null) {
+    const configured = tokenList(env.ADMIN_TOKEN).length > 0;
+    const message = configured ? "a valid admin or read token is required (Authorization: Bearer <token>)" : "the management API is disabled: ADMIN_TOKEN is not set";
+    return jsonError(401, "UNAUTHORIZED", message, challenge);
+  }
+  if (access === "read" && request.method !== "GET" && request.method !== "HEAD") {
+    return jsonError(403, "FORBIDDEN", "this token is read-only; an admin token is required");
+  }
+  return null;
+}
+
+/**
+ * Whether a client may read artifacts of a remote: always for public remotes; for a private
+ * one, with one of its read tokens (inline or from `read_tokens_env`) or a management token.
+ * The docker route uses this to decide on its own registry challenge.
+ */
+export function mayReadRemote(remote: RemoteConfig, env: Env, request: Request): boolean {
+  if (!remote.private) return true;
+  const token = presentedToken(request);
+  if (token === null) return false;
+  const tokens = [...remote.read_tokens, ...tokenList(remote.read_tokens_env ? env[remote.read_tokens_env] : undefined)];
+  return matchesAny(token, tokens) || managementAccess(env, request) !== null;
+}
+
+/** The generic routes' answer for a private remote without a valid token: a Basic challenge package managers understand. */
+export function remoteReadDenied(remote: RemoteConfig, env: Env, request: Request): Response | null {
+  if (mayReadRemote(remote, env, request)) return null;
+  // 401 for a wrong token too: clients retry with other credentials only after a challenge.
+  return jsonError(401, "UNAUTHORIZED", `${remote.name}: this remote is private; present one of its read tokens`, {
+    "www-authenticate": `Basic realm="artifactapi ${remote.name}"`,
+  });
+}

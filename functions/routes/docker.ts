@@ -1,0 +1,117 @@
+import { Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { decide } from "../../providers/access.ts";
+import {
+  docker,
+  isBannedTag,
+  MANIFEST_ACCEPT,
+  parseRegistryPath,
+  pullScope,
+  registryError,
+  unknownCode,
+  upstreamPath,
+  upstreamRepository,
+  type RegistryErrorCode,
+  type RegistryPath,
+} from "../../providers/docker.ts";
+import type { AppEnv } from "../app.ts";
+import { currentRemotes } from "../config/cache.ts";
+import { registryFetch } from "../docker/registry-auth.ts";
+import { fetchThrough } from "../proxy/fetch-through.ts";
+import type { IndexEntry } from "../proxy/index-entry.ts";
+import type { FetchPlan } from "../proxy/plan.ts";
+import { upstreamUrl, type UpstreamRequest } from "../proxy/upstream.ts";
+import { proxyContext } from "./remote.ts";
+
+/**
+ * The registry v2 API for `package: docker` remotes: `/v2/{remote}/{repository…}/manifests|blobs|tags/…`
+ * (a hostname mapped to the remote drops `{remote}`, see hostnames.ts). Clients authenticate to
+ * the proxy here once per-remote read tokens exist: a 401 with a `WWW-Authenticate` challenge.
+ */
+export const dockerRoutes = new Hono<AppEnv>();
+
+const API_VERSION = { "docker-distribution-api-version": "registry/2.0" };
+
+/** The version check every client makes first, at the host root. */
+dockerRoutes.on(["GET", "HEAD"], ["/v2", "/v2/"], (c) => c.json({}, 200, API_VERSION));
+
+dockerRoutes.on(["GET", "HEAD"], "/v2/:remote/*", async (c) => {
+  const name = c.req.param("remote");
+  const remote = (await currentRemotes(c.var.stores)).get(name);
+  if (remote?.package !== "docker") return registryResponse(404, "NAME_UNKNOWN", `no docker remote named '${name}'`);
+
+  const url = new URL(c.req.url);
+  const path = url.pathname.slice(`/v2/${name}/`.length);
+  const parsed = parseRegistryPath(path);
+  if (!parsed) return registryResponse(404, "NAME_INVALID", "not a registry v2 path (repository names are lowercase)");
+  const decision = decide(remote, docker, path);
+  if (decision.kind === "denied") return registryResponse(403, "DENIED", `${remote.name}: ${decision.reason}`);
+  if (parsed.kind === "manifest" && isBannedTag(remote, parsed)) {
+    return registryResponse(403, "DENIED", `${remote.name}: the tag '${parsed.reference}' is banned on this remote`);
+  }
+
+  const search = parsed.kind === "tags" ? url.search : "";
+  const upstream = upstreamUrl(remote, upstreamPath(remote.base_url, parsed), search);
+  const fetchFromRegistry = registryFetch(remote, c.env, c.var.stores.state, pullScope(upstreamRepository(remote.base_url, parsed.repository)));
+  const plan: FetchPlan = {
+    remote,
+    request: c.req.raw,
+    cacheKey: docker.cacheKey(path + search, { accept: null }),
+    kind: decision.kind,
+    path,
+    upstream,
+    upstreamHeaders: { accept: parsed.kind === "manifest" ? MANIFEST_ACCEPT : "application/json" },
+    verify: parsed.kind === "tags" ? undefined : (parsed.digest ?? undefined),
+    disposition: "none",
+    responseHeaders: API_VERSION,
+    replayHeaders: ["docker-content-digest"],
+    upstreamFetch: fetchFromRegistry,
+    revalidate: parsed.kind === "manifest" && !parsed.digest ? (entry) => tagUnchanged(fetchFromRegistry, upstream, entry) : undefined,
+  };
+  return registryAnswer(await fetchThrough(proxyContext(c), plan), parsed);
+});
+
+/** A tag still points at the stored manifest: one HEAD (registries do not count it against rate limits). */
+async function tagUnchanged(fetchFromRegistry: (request: UpstreamRequest) => Promise<Response>, upstream: URL, entry: IndexEntry): Promise<boolean> {
+  const response = await fetchFromRegistry({ method: "HEAD", url: upstream, headers: new Headers({ accept: MANIFEST_ACCEPT }) });
+  await response.body?.cancel();
+  return response.status === 200 && response.headers.get("docker-content-digest") === `sha256:${entry.sha256}`;
+}
+
+/** Digest-addressed answers always name their digest; errors become the registry's error format. */
+async function registryAnswer(response: Response, parsed: RegistryPath): Promise<Response> {
+  if (response.status < 400) {
+    if (parsed.kind !== "tags" && parsed.digest && !response.headers.has("docker-content-digest")) {
+      const headers = new Headers(response.headers);
+      headers.set("docker-content-digest", parsed.reference);
+      return new Response(response.body, { status: response.status, headers, encodeBody: "manual" });
+    }
+    return response;
+  }
+  const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+  const message = body?.error?.message ?? `the proxy answered ${response.status}`;
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  const code = registryCode(body?.error?.code, parsed);
+  return Response.json(registryError(code, message), { status: response.status, headers });
+}
+
+/** fetch-through's error codes in the distribution spec's vocabulary. */
+function registryCode(proxyCode: string | undefined, parsed: RegistryPath): RegistryErrorCode {
+  switch (proxyCode) {
+    case "NOT_FOUND":
+      return unknownCode(parsed);
+    case "DIGEST_MISMATCH":
+      return "DIGEST_INVALID";
+    case "UPSTREAM_RATE_LIMITED":
+      return "TOOMANYREQUESTS";
+    case "UPSTREAM_DENIED":
+      return "DENIED";
+    default:
+      return "UNAVAILABLE";
+  }
+}
+
+function registryResponse(status: ContentfulStatusCode, code: RegistryErrorCode, message: string): Response {
+  return Response.json(registryError(code, message), { status, headers: API_VERSION });
+}

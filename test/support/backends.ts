@@ -1,0 +1,48 @@
+import { randomBytes } from "node:crypto";
+import { startFauxqs } from "fauxqs";
+import pg from "pg";
+
+/** The real Postgres on this machine; every suite gets a database of its own. */
+const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+
+export interface ExternalBackends {
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Real services instead of the embedded default: a fresh database on the machine's Postgres,
+ * the machine's Redis (through the project's Upstash bridge), and an S3 emulator.
+ */
+export async function startExternalBackends(): Promise<ExternalBackends> {
+  const database = `artifactapi_test_${randomBytes(4).toString("hex")}`;
+  await adminQuery(`CREATE DATABASE ${database}`);
+  const s3 = await startFauxqs({ port: 0, logger: false, host: "127.0.0.1" });
+  const bucket = "artifacts";
+  s3.createBucket(bucket);
+  return {
+    env: {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
+      REDIS_URL: "redis://127.0.0.1:6379",
+      S3_ENDPOINT: `http://127.0.0.1:${s3.port}`,
+      S3_BUCKET: bucket,
+      S3_ACCESS_KEY_ID: "test",
+      S3_SECRET_ACCESS_KEY: "test",
+      S3_REGION: "us-east-1",
+    },
+    async stop() {
+      await s3.stop();
+      await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    },
+  };
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client(ADMIN_URL);
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
