@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
- * Three projects:
+ * Three projects, run one after the other (groupOrder):
  * - unit: pure modules (providers, schema, policies) in Node, no I/O;
  * - workers: store adapters inside workerd against the real backends (contract suites);
  * - integration: the whole proxy as `npm start` runs it, real origins and clients on loopback.
@@ -14,6 +14,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          sequence: { groupOrder: 0 },
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
         },
@@ -46,6 +47,7 @@ export default defineConfig({
         },
         test: {
           name: "workers",
+          sequence: { groupOrder: 1 },
           include: ["test/contract/**/*.test.ts"],
           globalSetup: ["test/contract/global-setup.ts"],
         },
@@ -53,6 +55,8 @@ export default defineConfig({
       {
         test: {
           name: "integration",
+          // Last and alone: real clients and timing-sensitive fault tests on a 2-core machine.
+          sequence: { groupOrder: 2 },
           include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts"],
           globalSetup: ["test/integration/global-setup.ts"],
           environment: "node",
