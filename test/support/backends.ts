@@ -7,6 +7,8 @@ const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
 export interface ExternalBackends {
   env: Record<string, string>;
+  /** Takes the S3 emulator away, as an outage would. */
+  stopS3(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -18,6 +20,11 @@ export async function startExternalBackends(): Promise<ExternalBackends> {
   const database = `artifactapi_test_${randomBytes(4).toString("hex")}`;
   await adminQuery(`CREATE DATABASE ${database}`);
   const s3 = await startFauxqs({ port: 0, logger: false, host: "127.0.0.1" });
+  let s3Running = true;
+  const stopS3 = async () => {
+    if (s3Running) await s3.stop();
+    s3Running = false;
+  };
   const bucket = "artifacts";
   s3.createBucket(bucket);
   return {
@@ -30,8 +37,9 @@ export async function startExternalBackends(): Promise<ExternalBackends> {
       S3_SECRET_ACCESS_KEY: "test",
       S3_REGION: "us-east-1",
     },
+    stopS3: () => stopS3(),
     async stop() {
-      await s3.stop();
+      await stopS3();
       await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     },
   };
