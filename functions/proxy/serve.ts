@@ -59,7 +59,8 @@ export function entryHeaders(entry: IndexEntry, options: ServeOptions): Headers 
   if (options.filename) headers.set("content-disposition", contentDisposition("attachment", options.filename));
   if (options.staleBecause) {
     headers.set("age", String(Math.max(0, Math.floor((Date.now() - entry.fetchedAt) / 1000))));
-    headers.set("warning", `110 - "Response is Stale" (${options.staleBecause})`);
+    headers.set("warning", '110 - "Response is Stale", 111 - "Revalidation Failed"');
+    headers.set("x-artifact-stale-reason", options.staleBecause);
   }
   return headers;
 }
