@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { fetch as miniflareFetch } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startExternalBackends, type ExternalBackends } from "../support/backends.ts";
-import { eventually, rawGet, sha256, sha256OfBody, sleep } from "../support/http.ts";
+import { eventually, json, rawGet, sha256, sha256OfBody, sleep } from "../support/http.ts";
 import { Origin } from "../support/origin.ts";
 import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
 
@@ -86,16 +86,16 @@ describe.each([
   it("refuses denied paths with 403 without asking the upstream, and unknown remotes with 404", async () => {
     const outside = await fetch(url("guarded", "private/x.txt"));
     expect(outside.status).toBe(403);
-    expect((await outside.json()).error.code).toBe("DENIED");
+    expect((await json(outside)).error.code).toBe("DENIED");
     const blocked = await fetch(url("guarded", "pub/secret.txt"));
     expect(blocked.status).toBe(403);
-    expect((await blocked.json()).error.message).toMatch(/blocklist/);
+    expect((await json(blocked)).error.message).toMatch(/blocklist/);
     expect(origin.count("/private/x.txt") + origin.count("/pub/secret.txt")).toBe(0);
     expect(await (await fetch(url("guarded", "pub/ok.txt"))).text()).toBe("public");
 
     const unknown = await fetch(`${stack.url}/api/v1/remote/no-such-remote/x`);
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).error.code).toBe("REMOTE_NOT_FOUND");
+    expect((await json(unknown)).error.code).toBe("REMOTE_NOT_FOUND");
   });
 
   it("answers the earlier version's short URL form", async () => {
@@ -178,7 +178,7 @@ describe.each([
     expect(whileDown.headers.get("warning")).toMatch(/^110 /);
     const neverCached = await fetch(url("flaky", "index/other.txt"));
     expect(neverCached.status).toBe(502);
-    expect((await neverCached.json()).error.code).toBe("UPSTREAM_UNREACHABLE");
+    expect((await json(neverCached)).error.code).toBe("UPSTREAM_UNREACHABLE");
     await flaky.start();
 
     expect(await (await fetch(url("slow", "index/slow.txt"))).text()).toBe("slow v1");
@@ -222,7 +222,7 @@ describe.each([
     expect(hit.headers["x-artifact-source"]).toBe("cache");
     expect(sha256(hit.body)).toBe(sha256(miss.body));
     const decoded = await fetch(url("files", "doc.json"));
-    expect((await decoded.json()).hello).toBe("world".repeat(200));
+    expect((await json(decoded)).hello).toBe("world".repeat(200));
   });
 
   it("follows upstream redirects without showing them to the client", async () => {
@@ -276,7 +276,7 @@ describe("private network policy", () => {
     for (const path of ["to-loopback", "to-metadata"]) {
       const response = await fetch(`${stack.url}/api/v1/remote/public/${path}`);
       expect(response.status).toBe(502);
-      expect((await response.json()).error.code).toBe("PRIVATE_ADDRESS");
+      expect((await json(response)).error.code).toBe("PRIVATE_ADDRESS");
     }
     expect(origin.count("/ok.txt")).toBe(1);
   });

@@ -44,3 +44,7 @@ export async function eventually(check: () => Promise<void>, timeoutMs = 10_000)
     }
   }
 }
+
+/** A JSON body, loosely typed: tests assert its shape themselves. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const json = (response: Response): Promise<any> => response.json();

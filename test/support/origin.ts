@@ -44,7 +44,8 @@ export class Origin {
   }
 
   serve(path: string, file: OriginFile | Buffer | string): this {
-    this.files.set(path, Buffer.isBuffer(file) || typeof file === "string" ? { body: file } : file);
+    const plain = typeof file === "string" || Buffer.isBuffer(file);
+    this.files.set(path, plain ? { body: file as Buffer | string } : (file as OriginFile));
     return this;
   }
 
