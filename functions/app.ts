@@ -4,9 +4,11 @@ import type { Env } from "./env.ts";
 import { currentRemotes } from "./config/cache.ts";
 import { jsonError } from "./errors.ts";
 import { canonicalPath, remoteForHost } from "./hostnames.ts";
-import { silentObserver, type Observer } from "./observe.ts";
+import type { Observer } from "./observe.ts";
+import { Recorder } from "./observe/recorder.ts";
 import { dockerRoutes } from "./routes/docker.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { managementRoutes } from "./routes/management/index.ts";
 import { remoteRoutes } from "./routes/remote.ts";
 import { createStores, type Stores } from "./stores.ts";
 
@@ -23,10 +25,12 @@ app.use(async (c, next) => {
   const background = new Background();
   c.set("stores", stores);
   c.set("background", background);
-  c.set("observer", silentObserver);
+  const recorder = new Recorder(stores, background);
+  c.set("observer", recorder);
   try {
     await next();
   } finally {
+    recorder.responded();
     c.executionCtx.waitUntil(background.settled().finally(() => stores.close()));
   }
 });
@@ -48,6 +52,7 @@ app.use(async (c, next) => {
 });
 
 app.route("/", healthRoutes);
+app.route("/api/v2", managementRoutes);
 app.route("/", remoteRoutes);
 app.route("/", dockerRoutes);
 

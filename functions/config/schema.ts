@@ -49,6 +49,10 @@ export const remoteSchema = z
     /** Seconds to wait for the upstream's response headers. */
     upstream_timeout: z.number().positive().default(30),
     allow_private_network: z.boolean().default(false),
+    /** Serve artifacts only to clients presenting one of read_tokens (or of read_tokens_env's comma list), or a management token. */
+    private: z.boolean().default(false),
+    read_tokens: z.array(z.string().min(1)).default([]),
+    read_tokens_env: secretEnvName,
     auth: authSchema.optional(),
     /** Hostnames that serve this remote at their root (`registry.example.com/v2/…`, `dl.example.com/org/repo/…`). */
     hostnames: z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a lowercase host name")).default([]),
@@ -105,7 +109,7 @@ export const remoteSchema = z
 export type RemoteConfig = z.output<typeof remoteSchema> & { name: string };
 export type RemoteAuth = NonNullable<RemoteConfig["auth"]>;
 
-const remoteName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be lowercase letters, digits, '.', '_' or '-'");
+export const remoteName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be lowercase letters, digits, '.', '_' or '-'");
 
 /**
  * Accepts the earlier Python version's keys by translating them to today's:

@@ -52,6 +52,55 @@ export interface Stack {
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const log = options.log ?? (() => {});
+  const prepared = await prepareBackends(options);
+  try {
+    const bundleDir = options.bundleDir ?? (await buildWorker(join(options.dataDir, "build")));
+    const worker = new Miniflare(
+      convertV4MiniflareOptions({
+      host: options.host ?? "127.0.0.1",
+      port: options.port ?? 0,
+      modules: true,
+      scriptPath: join(bundleDir, "index.js"),
+      modulesRoot: bundleDir,
+      compatibilityDate: "2026-11-01",
+      compatibilityFlags: ["nodejs_compat"],
+      r2Buckets: { BLOBS: "artifactapi-blobs" },
+      resourcePersistencePath: join(options.dataDir, "worker"),
+      bindings: prepared.bindings,
+      ...(options.outbound ? { outboundService: options.outbound } : {}),
+    }),
+    );
+    const url = (await worker.ready).toString().replace(/\/$/, "");
+    log(`artifactapi-edge listening on ${url} (${prepared.backends.join(", ")}; ${prepared.remotes.length} remotes)`);
+    return {
+      url,
+      backends: prepared.backends,
+      stop: async () => {
+        await worker.dispose().catch(() => {});
+        await prepared.stop();
+      },
+    };
+  } catch (error) {
+    await prepared.stop();
+    throw error;
+  }
+}
+
+export interface PreparedBackends {
+  /** What the Worker is bound to (DATABASE_URL, PG_WS_PROXY, UPSTASH_*, S3_*, referenced secrets). */
+  bindings: Record<string, string>;
+  /** The backends in use, for logs. */
+  backends: string[];
+  remotes: RemoteConfig[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything the Worker needs besides its runtime: the local pieces the chosen backends need,
+ * migrations and the remotes stored. Separate from startStack so another runtime (the
+ * benchmark's `wrangler dev`) can run the same Worker on the same backends.
+ */
+export async function prepareBackends(options: Pick<StackOptions, "configPath" | "dataDir" | "env">): Promise<PreparedBackends> {
   const remotes = await loadRemotesFile(options.configPath);
   const choice = chooseBackends(options.env);
   const stops: (() => Promise<unknown>)[] = [];
@@ -89,34 +138,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       bindings.S3_REGION = choice.blobs.region;
     }
     Object.assign(bindings, referencedSecrets(remotes, options.env));
+    // Management API tokens (comma-separated lists); unset ADMIN_TOKEN leaves the API locked.
+    for (const name of ["ADMIN_TOKEN", "READ_TOKEN"]) if (options.env[name]) bindings[name] = options.env[name]!;
 
     await storeRemotes(remotes, bindings);
-
-    const bundleDir = options.bundleDir ?? (await buildWorker(join(options.dataDir, "build")));
-    const worker = new Miniflare(
-      convertV4MiniflareOptions({
-      host: options.host ?? "127.0.0.1",
-      port: options.port ?? 0,
-      modules: true,
-      scriptPath: join(bundleDir, "index.js"),
-      modulesRoot: bundleDir,
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: ["nodejs_compat"],
-      r2Buckets: { BLOBS: "artifactapi-blobs" },
-      resourcePersistencePath: join(options.dataDir, "worker"),
-      bindings,
-      ...(options.outbound ? { outboundService: options.outbound } : {}),
-    }),
-    );
-    stops.push(() => worker.dispose());
-    const url = (await worker.ready).toString().replace(/\/$/, "");
     const backends = [
       choice.databaseUrl ? "metadata: postgres" : "metadata: embedded PGlite",
       `state: ${choice.state.kind === "postgres" ? "postgres tables" : choice.state.kind}`,
       `blobs: ${choice.blobs.kind === "r2" ? "local R2" : "S3"}`,
     ];
-    log(`artifactapi-edge listening on ${url} (${backends.join(", ")}; ${remotes.length} remotes)`);
-    return { url, backends, stop };
+    return { bindings, backends, remotes, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -154,7 +185,8 @@ function referencedSecrets(remotes: RemoteConfig[], env: Record<string, string |
   const secrets: Record<string, string> = {};
   for (const remote of remotes) {
     const auth = remote.auth as Record<string, unknown> | undefined;
-    for (const [key, name] of Object.entries(auth ?? {})) {
+    // `auth.*_env` and the remote's own (`read_tokens_env`, CircleCI's `token_env`).
+    for (const [key, name] of [...Object.entries(auth ?? {}), ...Object.entries(remote)]) {
       if (key.endsWith("_env") && typeof name === "string" && env[name] !== undefined) secrets[name] = env[name]!;
     }
   }

@@ -2,10 +2,16 @@
  * `npm start`: the proxy on this machine. With no backend variables set it runs on the
  * embedded default (PGlite, local R2 under .data/); see README.md for the variables.
  */
+import { randomBytes } from "node:crypto";
 import { ConfigError } from "../../functions/config/schema.ts";
 import { startStack } from "./stack.ts";
 
 const env = process.env;
+if (!env.ADMIN_TOKEN) {
+  // The management API is never open: without a configured token, this run gets its own.
+  env.ADMIN_TOKEN = randomBytes(24).toString("base64url");
+  console.log(`ADMIN_TOKEN was not set; this run's admin token (printed once): ${env.ADMIN_TOKEN}`);
+}
 try {
   const stack = await startStack({
     host: env.HOST ?? "127.0.0.1",

@@ -1,0 +1,91 @@
+import type { NewEvent } from "../../infra/meta/types.ts";
+import type { Background } from "../background.ts";
+import type { FetchEvent, Observer } from "../observe.ts";
+import type { Stores } from "../stores.ts";
+import { UsageBuffer } from "./usage-buffer.ts";
+
+/** One buffer per isolate: requests add to it, whichever request finds it due writes it. */
+const usage = new UsageBuffer();
+
+/** Stats keep 7 days; older counters and events are pruned now and then by a writer. */
+const RETENTION_MS = 8 * 24 * 3600_000;
+const PRUNE_EVERY = 200;
+let writesSincePrune = 0;
+
+/**
+ * The Observer behind the management API: fetch events go to the event log, served requests
+ * to the usage counters. Nothing is written before the response: the request middleware calls
+ * `responded()`, and every write after that runs as background work.
+ */
+export class Recorder implements Observer {
+  readonly #stores: Stores;
+  readonly #background: Background;
+  #events: NewEvent[] = [];
+  #answered = false;
+  #scheduled = false;
+
+  constructor(stores: Stores, background: Background) {
+    this.#stores = stores;
+    this.#background = background;
+  }
+
+  fetchStarted(event: FetchEvent): void {
+    this.event("fetch.started", event.remote, { path: event.path });
+  }
+
+  fetchFinished(event: FetchEvent & { size: number; sha256: string; durationMs: number }): void {
+    usage.fetched(event.remote, event.size);
+    this.event("fetch.finished", event.remote, { path: event.path, size: event.size, sha256: event.sha256, duration_ms: event.durationMs });
+  }
+
+  fetchFailed(event: FetchEvent & { reason: string }): void {
+    this.event("fetch.failed", event.remote, { path: event.path, reason: event.reason });
+  }
+
+  served(event: FetchEvent & { source: "cache" | "remote" | "stale" | "error"; status: number; bytes: number }): void {
+    usage.served(event.remote, event.path, event.cacheKey, event.source, event.bytes);
+  }
+
+  /** For the circuit breaker: `breaker.opened` / `breaker.closed`. */
+  breakerChanged(remote: string, state: "opened" | "closed", reason?: string): void {
+    this.event(`breaker.${state}`, remote, reason ? { reason } : {});
+  }
+
+  /** Any event for the live stream (config changes, evictions). */
+  event(type: string, remote: string | undefined, data: Record<string, unknown>): void {
+    this.#events.push({ type, remote, data });
+    this.#schedule();
+  }
+
+  /** The response is out: from now on, recorded things are written. */
+  responded(): void {
+    this.#answered = true;
+    this.#schedule();
+  }
+
+  /** Writes this isolate's buffered counters now (the stats endpoint, so it reports up to the moment). */
+  async flushUsage(): Promise<void> {
+    const batch = usage.take();
+    if (batch) await this.#stores.meta.addUsage(batch);
+  }
+
+  #schedule(): void {
+    if (!this.#answered || this.#scheduled) return;
+    this.#scheduled = true;
+    // A microtask later, so events recorded together go out in one insert.
+    this.#background.run(Promise.resolve().then(() => this.#write()));
+  }
+
+  async #write(): Promise<void> {
+    this.#scheduled = false;
+    const events = this.#events;
+    this.#events = [];
+    const writes: Promise<unknown>[] = [this.#stores.meta.appendEvents(events)];
+    if (usage.due()) writes.push(this.flushUsage());
+    if (++writesSincePrune >= PRUNE_EVERY) {
+      writesSincePrune = 0;
+      writes.push(this.#stores.meta.prune(new Date(Date.now() - RETENTION_MS)));
+    }
+    await Promise.all(writes);
+  }
+}

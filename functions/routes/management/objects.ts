@@ -1,0 +1,68 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../app.ts";
+import { jsonError } from "../../errors.ts";
+import { parseQuery } from "./body.ts";
+import { logEvent } from "./event-log.ts";
+import { evict } from "./evict.ts";
+
+export const objectsRoutes = new Hono<AppEnv>();
+
+export const listObjectsQuery = z.object({
+  prefix: z.string().default(""),
+  cursor: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const evictObjectsQuery = z
+  .object({ path: z.string().min(1).optional(), prefix: z.string().optional() })
+  .refine((q) => (q.path === undefined) !== (q.prefix === undefined), "give exactly one of path or prefix");
+
+const cursorSchema = z.tuple([z.string(), z.string()]);
+
+/** Opaque to clients: the last row of a page (keyset pagination, stable under inserts). */
+const encodeCursor = (path: string, cacheKey: string) => btoa(encodeURIComponent(JSON.stringify([path, cacheKey])));
+
+function decodeCursor(cursor: string): { path: string; cacheKey: string } | null {
+  try {
+    const [path, cacheKey] = cursorSchema.parse(JSON.parse(decodeURIComponent(atob(cursor))));
+    return { path, cacheKey };
+  } catch {
+    return null;
+  }
+}
+
+objectsRoutes.get("/:name/objects", async (c) => {
+  const remote = c.req.param("name");
+  const query = parseQuery(c, listObjectsQuery);
+  if (query instanceof Response) return query;
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  if (after === null) return jsonError(400, "BAD_CURSOR", "the cursor is not one this API returned");
+  if (!(await c.var.stores.meta.getConfig("remotes", remote))) return jsonError(404, "REMOTE_NOT_FOUND", `no remote named '${remote}'`);
+  const rows = await c.var.stores.meta.listArtifacts(remote, { prefix: query.prefix, after, limit: query.limit + 1 });
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return c.json({
+    objects: page.map((row) => ({
+      path: row.path,
+      size: row.size,
+      sha256: row.sha256,
+      content_type: row.contentType,
+      fetched_at: row.fetchedAt.toISOString(),
+      last_access: row.lastAccess?.toISOString() ?? null,
+      hits: row.hits,
+    })),
+    next_cursor: rows.length > query.limit && last ? encodeCursor(last.path, last.cacheKey) : null,
+  });
+});
+
+objectsRoutes.delete("/:name/objects", async (c) => {
+  const remote = c.req.param("name");
+  const query = parseQuery(c, evictObjectsQuery);
+  if (query instanceof Response) return query;
+  const target = query.path !== undefined ? { path: query.path } : { prefix: query.prefix! };
+  const result = await evict(c.var.stores, remote, target);
+  if ("path" in target && result.evicted === 0) return jsonError(404, "NOT_CACHED", `${remote}: '${target.path}' is not cached`);
+  logEvent(c, "eviction", remote, { ...target, evicted: result.evicted, blobs_deleted: result.blobsDeleted });
+  return c.json({ remote, evicted: result.evicted, blobs_deleted: result.blobsDeleted, paths: result.paths.slice(0, 1000) });
+});

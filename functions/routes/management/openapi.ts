@@ -1,0 +1,109 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../app.ts";
+import { remoteSchema } from "../../config/schema.ts";
+import { virtualSchema } from "../../config/virtual.ts";
+import { VERSION } from "../../version.ts";
+import { eventsQuery } from "./events.ts";
+import { evictObjectsQuery, listObjectsQuery } from "./objects.ts";
+import { prefetchBody } from "./prefetch.ts";
+import { probeBody } from "./probe.ts";
+import { statsQuery } from "./stats.ts";
+
+export const openapiRoutes = new Hono<AppEnv>();
+
+const schema = (type: z.ZodType) => z.toJSONSchema(type, { io: "input", unrepresentable: "any" });
+
+/** Query parameters from a zod object, one OpenAPI parameter per key. */
+function queryParameters(type: z.ZodType) {
+  const json = schema(type) as { properties?: Record<string, object>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: "query",
+    required: json.required?.includes(name) ?? false,
+    schema: property,
+  }));
+}
+
+const errorRef = { $ref: "#/components/schemas/Error" };
+const errors = Object.fromEntries(
+  [
+    ["400", "invalid request"],
+    ["401", "no valid token"],
+    ["403", "the token is read-only"],
+    ["404", "no such item"],
+  ].map(([status, description]) => [status, { description, content: { "application/json": { schema: errorRef } } }]),
+);
+const json = (description: string, ref?: string) => ({
+  description,
+  content: { "application/json": { schema: ref ? { $ref: `#/components/schemas/${ref}` } : { type: "object" } } },
+});
+const nameParameter = { name: "name", in: "path", required: true, schema: { type: "string" } };
+
+function crud(kind: "remotes" | "virtuals", item: string) {
+  const body = { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${item}` } } } };
+  return {
+    [`/${kind}`]: {
+      get: { summary: `List ${kind} (secrets shown as {"set": true})`, responses: { 200: json(`all ${kind}`), ...errors } },
+      post: { summary: `Create a ${item.toLowerCase()} (body includes name); 409 if it exists`, requestBody: body, responses: { 201: json("created"), 409: json("exists", "Error"), ...errors } },
+    },
+    [`/${kind}/{name}`]: {
+      parameters: [nameParameter],
+      get: { summary: `One ${item.toLowerCase()}`, responses: { 200: json(item), ...errors } },
+      put: {
+        summary: `Create or replace (idempotent). Secrets sent as {"set": true} keep their stored value. ?dry_run=true reports the result without writing.`,
+        parameters: [{ name: "dry_run", in: "query", required: false, schema: { type: "boolean" } }],
+        requestBody: body,
+        responses: { 200: json("replaced or unchanged (see result)"), 201: json("created"), ...errors },
+      },
+      delete: { summary: `Delete`, responses: { 204: { description: "deleted" }, 409: json("in use", "Error"), ...errors } },
+    },
+  };
+}
+
+/** The management API's OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with. */
+export function openapiDocument() {
+  return {
+    openapi: "3.1.0",
+    info: { title: "ArtifactAPI edge management API", version: VERSION },
+    servers: [{ url: "/api/v2" }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN (everything) or READ_TOKEN (GET only)" } },
+      schemas: {
+        Error: {
+          type: "object",
+          required: ["error"],
+          properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" } } } },
+        },
+        Remote: schema(remoteSchema),
+        Virtual: schema(virtualSchema),
+        ProbeRequest: schema(probeBody),
+        PrefetchRequest: schema(prefetchBody),
+      },
+    },
+    paths: {
+      ...crud("remotes", "Remote"),
+      ...crud("virtuals", "Virtual"),
+      "/remotes/{name}/objects": {
+        parameters: [nameParameter],
+        get: { summary: "Browse cached objects", parameters: queryParameters(listObjectsQuery), responses: { 200: json("a page of objects and next_cursor"), ...errors } },
+        delete: { summary: "Evict one path or every path under a prefix", parameters: queryParameters(evictObjectsQuery), responses: { 200: json("what was evicted"), ...errors } },
+      },
+      "/stats": { get: { summary: "Requests, hits, misses, bytes and top artifacts per remote, for 1h / 24h / 7d", parameters: queryParameters(statsQuery), responses: { 200: json("stats"), ...errors } } },
+      "/probe": { post: { summary: "Fetch through a remote without storing; report status, latency, size, classification", requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/ProbeRequest" } } } }, responses: { 200: json("probe report"), ...errors } } },
+      "/prefetch": { post: { summary: "Warm the cache for paths or a brace pattern (at most 100, 4 at a time)", requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/PrefetchRequest" } } } }, responses: { 200: json("per-path results"), ...errors } } },
+      "/events": {
+        get: {
+          summary: "Server-Sent Events: fetch.started/finished/failed, eviction, breaker.opened/closed, config.changed; Last-Event-ID resumes",
+          parameters: [...queryParameters(eventsQuery), { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } }],
+          responses: { 200: { description: "event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors },
+        },
+      },
+      "/health": { get: { summary: "Backends' health (no token needed)", security: [], responses: { 200: json("healthy"), 503: json("degraded") } } },
+      "/openapi.json": { get: { summary: "This document", responses: { 200: json("OpenAPI document") } } },
+    },
+  };
+}
+
+openapiRoutes.get("/", (c) => c.json(openapiDocument()));

@@ -1,0 +1,70 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { decide } from "../../../providers/access.ts";
+import { providers } from "../../../providers/index.ts";
+import type { AppEnv } from "../../app.ts";
+import { jsonError } from "../../errors.ts";
+import { indexKey, isFresh, readEntry } from "../../proxy/index-entry.ts";
+import { planRemotePath } from "../../proxy/plan.ts";
+import { proxyBase } from "../../proxy/proxy-base.ts";
+import { fetchUpstream, UpstreamError } from "../../proxy/upstream.ts";
+import { parseBody } from "./body.ts";
+import { drain, encodePath, storedRemote } from "./stored-remote.ts";
+
+export const probeRoutes = new Hono<AppEnv>();
+
+export const probeBody = z.strictObject({ remote: z.string().min(1), path: z.string().min(1) });
+
+/**
+ * Fetches a path through a remote's rules and upstream the way a miss would, but reads the
+ * body only to measure it: nothing is stored or streamed. Denied paths are explained, not fetched.
+ */
+probeRoutes.post("/", async (c) => {
+  const body = await parseBody(c, probeBody);
+  if (body instanceof Response) return body;
+  const remote = await storedRemote(c, body.remote);
+  if (remote instanceof Response) return remote;
+  const rawPath = encodePath(body.path);
+  if (rawPath === null) return jsonError(400, "BAD_PATH", "the path must not contain '.' or '..' segments");
+  const path = decodeURIComponent(rawPath);
+
+  const decision = decide(remote, providers[remote.package]!, path);
+  const report = { remote: remote.name, path, classification: decision.kind, reason: decision.reason };
+  if (decision.kind === "denied") return c.json({ ...report, ok: false, fetched: false });
+
+  const request = new Request(new URL(`/api/v1/remote/${remote.name}/${rawPath}`, c.req.url));
+  const plan = planRemotePath(remote, rawPath, path, "", request, { state: c.var.stores.state, proxyBase: proxyBase(request, remote, "/api/v1/remote") });
+  if (plan instanceof Response) return plan;
+  const entry = await readEntry(c.var.stores.state, indexKey(remote.name, plan.cacheKey));
+  const cached = entry === null ? "no" : isFresh(entry) ? "fresh" : "stale";
+  const started = performance.now();
+  try {
+    const upstreamRequest = { method: "GET" as const, url: plan.upstream, headers: new Headers(plan.upstreamHeaders) };
+    const upstream = await (plan.upstreamFetch ? plan.upstreamFetch(upstreamRequest) : fetchUpstream(remote, c.env, upstreamRequest));
+    const latencyMs = Math.round(performance.now() - started);
+    const size = await drain(upstream.body);
+    return c.json({
+      ...report,
+      ok: upstream.status === 200,
+      fetched: true,
+      upstream_url: plan.upstream.toString(),
+      status: upstream.status,
+      latency_ms: latencyMs,
+      duration_ms: Math.round(performance.now() - started),
+      size,
+      content_type: upstream.headers.get("content-type"),
+      cached,
+    });
+  } catch (error) {
+    if (!(error instanceof UpstreamError)) throw error;
+    return c.json({
+      ...report,
+      ok: false,
+      fetched: false,
+      upstream_url: plan.upstream.toString(),
+      error: { code: error.code, message: error.message },
+      duration_ms: Math.round(performance.now() - started),
+      cached,
+    });
+  }
+});

@@ -1,0 +1,65 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { UsageTotals } from "../../../infra/meta/types.ts";
+import type { AppEnv } from "../../app.ts";
+import { Recorder } from "../../observe/recorder.ts";
+import { parseQuery } from "./body.ts";
+
+export const statsRoutes = new Hono<AppEnv>();
+
+const WINDOWS = { "1h": 3600_000, "24h": 24 * 3600_000, "7d": 7 * 24 * 3600_000 } as const;
+
+export const statsQuery = z.object({
+  window: z.enum(["1h", "24h", "7d"]).optional(),
+  top: z.coerce.number().int().min(0).max(100).default(10),
+});
+
+/** Per remote and overall, for one window or all three: counts, ratios, bytes, top artifacts. */
+statsRoutes.get("/", async (c) => {
+  const query = parseQuery(c, statsQuery);
+  if (query instanceof Response) return query;
+  // Report up to this moment: this isolate's buffered counts are written first.
+  if (c.var.observer instanceof Recorder) await c.var.observer.flushUsage();
+  const windows = query.window ? [query.window] : (Object.keys(WINDOWS) as (keyof typeof WINDOWS)[]);
+  const now = Date.now();
+  const result: Record<string, unknown> = {};
+  for (const window of windows) {
+    const usage = await c.var.stores.meta.usageSince(new Date(now - WINDOWS[window]), query.top);
+    const overall = usage.remotes.reduce((sum, row) => add(sum, row), zero());
+    result[window] = {
+      overall: describe(overall),
+      remotes: Object.fromEntries(usage.remotes.map((row) => [row.remote, describe(row)])),
+      top: usage.top.map((row) => ({ remote: row.remote, path: row.path, requests: row.requests, bytes_served: row.bytesServed })),
+    };
+  }
+  return c.json({ generated_at: new Date(now).toISOString(), windows: result });
+});
+
+function zero(): UsageTotals {
+  return { requests: 0, hits: 0, misses: 0, errors: 0, bytesServed: 0, bytesFetched: 0 };
+}
+
+function add(sum: UsageTotals, row: UsageTotals): UsageTotals {
+  return {
+    requests: sum.requests + row.requests,
+    hits: sum.hits + row.hits,
+    misses: sum.misses + row.misses,
+    errors: sum.errors + row.errors,
+    bytesServed: sum.bytesServed + row.bytesServed,
+    bytesFetched: sum.bytesFetched + row.bytesFetched,
+  };
+}
+
+function describe(totals: UsageTotals) {
+  const answered = totals.hits + totals.misses;
+  return {
+    requests: totals.requests,
+    hits: totals.hits,
+    misses: totals.misses,
+    errors: totals.errors,
+    hit_ratio: answered === 0 ? null : Math.round((totals.hits / answered) * 1000) / 1000,
+    bytes_served: totals.bytesServed,
+    bytes_fetched: totals.bytesFetched,
+    bytes_saved: Math.max(0, totals.bytesServed - totals.bytesFetched),
+  };
+}

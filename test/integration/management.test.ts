@@ -1,0 +1,263 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startExternalBackends, type ExternalBackends } from "../support/backends.ts";
+import { eventually, sha256 } from "../support/http.ts";
+import { Origin } from "../support/origin.ts";
+import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
+
+/** The management API (issue 5) against the proxy as `npm start` runs it, on real Postgres + Redis + S3. */
+describe("management API", () => {
+  const origin = new Origin();
+  const admin = randomBytes(16).toString("hex");
+  const oldAdmin = randomBytes(16).toString("hex");
+  const reader = randomBytes(16).toString("hex");
+  const files = uniqueName("files");
+  const locked = uniqueName("locked");
+  let backends: ExternalBackends;
+  let stack: TestStack;
+  /** Everything the stack (the Worker's console included) prints while the suite runs. */
+  let logs = "";
+  const writes = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+
+  const api = (path: string, init: RequestInit & { token?: string | null } = {}) => {
+    const headers = new Headers(init.headers);
+    const token = init.token === undefined ? admin : init.token;
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    if (init.body) headers.set("content-type", "application/json");
+    return fetch(`${stack.url}/api/v2${path}`, { ...init, headers });
+  };
+  const json = async (response: Response) => (await response.json()) as any;
+
+  beforeAll(async () => {
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => ((logs += String(chunk)), writes.out(chunk, ...rest))) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => ((logs += String(chunk)), writes.err(chunk, ...rest))) as typeof process.stderr.write;
+    origin
+      .serve("/a.bin", randomBytes(2048))
+      .serve("/b.bin", randomBytes(1024))
+      .serve("/dir/c.txt", "same bytes")
+      .serve("/dir/d.txt", "same bytes")
+      .serve("/pkg-1.0.tgz", "one")
+      .serve("/pkg-1.1.tgz", "one.one")
+      .serve("/secret/x.txt", "hidden");
+    await origin.start();
+    backends = await startExternalBackends();
+    stack = await startTestStack({
+      remotes: {
+        [files]: { base_url: origin.url, allow_private_network: true, blocklist: ["^secret/"] },
+        [locked]: { base_url: origin.url, allow_private_network: true, private: true, read_tokens: ["pull-token"] },
+      },
+      env: { ...backends.env, ADMIN_TOKEN: `${oldAdmin}, ${admin}`, READ_TOKEN: reader },
+    });
+  });
+
+  afterAll(async () => {
+    process.stdout.write = writes.out;
+    process.stderr.write = writes.err;
+    await stack?.destroy();
+    await backends?.stop();
+    await origin.stop();
+  });
+
+  it("refuses requests without a token (401), with a wrong one (401), and writes with a read token (403); health stays public", async () => {
+    const none = await api("/remotes", { token: null });
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expect((await json(none)).error.code).toBe("UNAUTHORIZED");
+    expect((await api("/remotes", { token: "wrong" })).status).toBe(401);
+    expect((await api("/openapi.json", { token: null })).status).toBe(401);
+
+    expect((await api("/remotes", { token: reader })).status).toBe(200);
+    const write = await api("/remotes/x", { method: "PUT", token: reader, body: JSON.stringify({ base_url: "https://example.org" }) });
+    expect(write.status).toBe(403);
+    expect((await json(write)).error.code).toBe("FORBIDDEN");
+    // Both tokens of a rotation list work.
+    expect((await api("/remotes", { token: oldAdmin })).status).toBe(200);
+    expect((await api("/health", { token: null })).status).toBe(200);
+  });
+
+  it("creates, reads, replaces idempotently and deletes remotes; secrets are write-only", async () => {
+    const name = uniqueName("tf");
+    const body = { base_url: "https://downloads.example.org/", auth: { type: "bearer", token: "s3cr3t-upstream-token" }, description: "first" };
+    const created = await api(`/remotes/${name}`, { method: "PUT", body: JSON.stringify(body) });
+    expect(created.status).toBe(201);
+    const createdBody = await json(created);
+    expect(createdBody).toMatchObject({ name, result: "created", auth: { type: "bearer", token: { set: true } } });
+
+    const again = await api(`/remotes/${name}`, { method: "PUT", body: JSON.stringify(body) });
+    expect(again.status).toBe(200);
+    expect((await json(again)).result).toBe("unchanged");
+
+    const read = await api(`/remotes/${name}`, { token: reader });
+    const text = await read.text();
+    expect(text).not.toContain("s3cr3t");
+    const stored = JSON.parse(text);
+    expect(stored.auth.token).toEqual({ set: true });
+
+    // GET → edit → PUT keeps the secret that came back as {"set": true}.
+    const edited = await api(`/remotes/${name}`, { method: "PUT", body: JSON.stringify({ ...stored, description: "second" }) });
+    expect((await json(edited)).result).toBe("updated");
+    const list = await api("/remotes");
+    expect(await list.text()).not.toContain("s3cr3t");
+
+    const duplicate = await api("/remotes", { method: "POST", body: JSON.stringify({ name, ...body }) });
+    expect(duplicate.status).toBe(409);
+    expect((await api(`/remotes/${name}`, { method: "DELETE" })).status).toBe(204);
+    expect((await api(`/remotes/${name}`, { method: "DELETE" })).status).toBe(404);
+    const missing = await api(`/remotes/${name}`);
+    expect(missing.status).toBe(404);
+    expect((await json(missing)).error.code).toBe("REMOTE_NOT_FOUND");
+    expect(logs).not.toContain("s3cr3t");
+  });
+
+  it("validates base_url on every write and explains bad bodies", async () => {
+    const put = (body: unknown) => api(`/remotes/${uniqueName("bad")}`, { method: "PUT", body: JSON.stringify(body) });
+    const creds = await json(await put({ base_url: "https://user:pw@example.org" }));
+    expect(creds.error).toMatchObject({ code: "INVALID_CONFIG" });
+    expect(creds.error.message).toMatch(/credentials/);
+    expect((await json(await put({ base_url: "ftp://example.org" }))).error.message).toMatch(/http/);
+    expect((await json(await put({ base_url: "http://10.1.2.3/" }))).error.message).toMatch(/allow_private_network/);
+    expect((await put({ base_url: "http://10.1.2.3/", allow_private_network: true })).status).toBe(201);
+    const notJson = await api("/remotes/x", { method: "PUT", body: "{", headers: { "content-type": "application/json" } });
+    expect((await json(notJson)).error.code).toBe("BAD_JSON");
+    const secretless = await put({ base_url: "https://example.org", auth: { type: "bearer", token: { set: true } } });
+    expect((await json(secretless)).error.code).toBe("SECRET_NOT_SET");
+  });
+
+  it("stores virtuals whose members exist and share the package type", async () => {
+    const name = uniqueName("virt");
+    expect((await api(`/virtuals/${name}`, { method: "PUT", body: JSON.stringify({ remotes: [files] }) })).status).toBe(201);
+    expect(await json(await api(`/virtuals/${name}`))).toMatchObject({ name, remotes: [files], package: "generic" });
+    const unknown = await api(`/virtuals/${name}`, { method: "PUT", body: JSON.stringify({ remotes: ["nope"] }) });
+    expect((await json(unknown)).error.message).toMatch(/no remote named 'nope'/);
+    const inUse = await api(`/remotes/${files}`, { method: "DELETE" });
+    expect(inUse.status).toBe(409);
+    expect((await api(`/virtuals/${name}`, { method: "DELETE" })).status).toBe(204);
+  });
+
+  it("makes a config change visible to the proxy within seconds", async () => {
+    const name = uniqueName("live");
+    expect((await fetch(`${stack.url}/api/v1/remote/${name}/b.bin`)).status).toBe(404);
+    await api(`/remotes/${name}`, { method: "PUT", body: JSON.stringify({ base_url: origin.url, allow_private_network: true }) });
+    const started = Date.now();
+    await eventually(async () => expect((await fetch(`${stack.url}/api/v1/remote/${name}/b.bin`)).status).toBe(200), 5_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await api(`/remotes/${name}`, { method: "PUT", body: JSON.stringify({ base_url: origin.url, allow_private_network: true, blocklist: ["b.bin"] }) });
+    await eventually(async () => expect((await fetch(`${stack.url}/api/v1/remote/${name}/b.bin`)).status).toBe(403), 5_000);
+  });
+
+  it("streams the events of a fetch and resumes with Last-Event-ID", async () => {
+    const response = await api("/events?timeout=20");
+    expect(response.headers.get("content-type")).toMatch(/text\/event-stream/);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    const readUntil = async (pattern: RegExp) => {
+      const deadline = Date.now() + 15_000;
+      while (!pattern.test(buffer) && Date.now() < deadline) buffer += (await reader.read()).value ?? "";
+      expect(buffer).toMatch(pattern);
+    };
+    await readUntil(/stream open/);
+    await (await fetch(`${stack.url}/api/v1/remote/${files}/a.bin`)).arrayBuffer();
+    await readUntil(/event: fetch\.finished\n/);
+    await reader.cancel();
+    expect(buffer).toMatch(/event: fetch\.started\ndata: .*"path":"a\.bin"/);
+    const finished = /id: (\d+)\nevent: fetch\.finished\ndata: (.*)\n/.exec(buffer)!;
+    expect(JSON.parse(finished[2]!)).toMatchObject({ remote: files, path: "a.bin", size: 2048 });
+
+    const startedId = Number(/id: (\d+)\nevent: fetch\.started/.exec(buffer)![1]);
+    const resumed = await api("/events?timeout=2", { headers: { "last-event-id": String(startedId) } });
+    const replay = await resumed.text();
+    expect(replay).toContain(`id: ${finished[1]}\nevent: fetch.finished`);
+    expect(replay).not.toContain(`id: ${startedId}\n`);
+  });
+
+  it("browses cached objects with a cursor, evicts, and refetches after eviction", async () => {
+    for (const path of ["b.bin", "dir/c.txt", "dir/d.txt"]) await (await fetch(`${stack.url}/api/v1/remote/${files}/${path}`)).arrayBuffer();
+    await (await fetch(`${stack.url}/api/v1/remote/${files}/dir/c.txt`)).arrayBuffer();
+    const page = async (query: string) => json(await api(`/remotes/${files}/objects?${query}`, { token: reader }));
+    await eventually(async () => expect((await page("prefix=dir/")).objects).toHaveLength(2));
+    const first = await page("prefix=dir/&limit=1");
+    expect(first.objects[0]).toMatchObject({ path: "dir/c.txt", size: 10, sha256: sha256("same bytes") });
+    expect(first.next_cursor).toBeTruthy();
+    const second = await page(`prefix=dir/&limit=1&cursor=${encodeURIComponent(first.next_cursor)}`);
+    expect(second.objects.map((o: { path: string }) => o.path)).toEqual(["dir/d.txt"]);
+    expect(second.next_cursor).toBeNull();
+    await eventually(async () => expect((await page("prefix=dir/c")).objects[0].hits).toBe(1));
+    expect((await json(await api(`/remotes/${files}/objects?cursor=garbage`))).error.code).toBe("BAD_CURSOR");
+
+    // c and d share one blob: evicting c keeps it, evicting d deletes it.
+    const one = await json(await api(`/remotes/${files}/objects?path=dir/c.txt`, { method: "DELETE" }));
+    expect(one).toMatchObject({ evicted: 1, blobs_deleted: 0 });
+    expect((await api(`/remotes/${files}/objects?path=dir/c.txt`, { method: "DELETE" })).status).toBe(404);
+    expect((await api(`/remotes/${files}/objects?path=dir/d.txt`, { method: "DELETE", token: reader })).status).toBe(403);
+    const rest = await json(await api(`/remotes/${files}/objects?prefix=dir/`, { method: "DELETE" }));
+    expect(rest).toMatchObject({ evicted: 1, blobs_deleted: 1, paths: ["dir/d.txt"] });
+
+    const before = origin.count("/dir/c.txt");
+    const refetched = await fetch(`${stack.url}/api/v1/remote/${files}/dir/c.txt`);
+    expect(refetched.headers.get("x-artifact-source")).toBe("remote");
+    expect(await refetched.text()).toBe("same bytes");
+    expect(origin.count("/dir/c.txt")).toBe(before + 1);
+  });
+
+  it("reports requests, hits, misses, bytes and top artifacts", async () => {
+    const stats = await json(await api("/stats?window=1h", { token: reader }));
+    const mine = stats.windows["1h"].remotes[files];
+    expect(mine.misses).toBeGreaterThanOrEqual(4);
+    expect(mine.hits).toBeGreaterThanOrEqual(1);
+    expect(mine.bytes_fetched).toBeGreaterThanOrEqual(2048 + 1024);
+    expect(mine.hit_ratio).toBeGreaterThan(0);
+    expect(stats.windows["1h"].top[0]).toHaveProperty("path");
+    const all = await json(await api("/stats"));
+    expect(Object.keys(all.windows)).toEqual(["1h", "24h", "7d"]);
+    expect((await api("/stats?window=2w")).status).toBe(400);
+  });
+
+  it("probes a path, and explains a denied one without asking the upstream", async () => {
+    const ok = await json(await api("/probe", { method: "POST", body: JSON.stringify({ remote: files, path: "b.bin" }) }));
+    expect(ok).toMatchObject({ ok: true, status: 200, size: 1024, classification: "immutable", fetched: true });
+    expect(typeof ok.latency_ms).toBe("number");
+    const denied = await json(await api("/probe", { method: "POST", body: JSON.stringify({ remote: files, path: "secret/x.txt" }) }));
+    expect(denied).toMatchObject({ ok: false, classification: "denied", fetched: false });
+    expect(denied.reason).toMatch(/blocklist/);
+    expect(origin.count("/secret/x.txt")).toBe(0);
+    const missing = await json(await api("/probe", { method: "POST", body: JSON.stringify({ remote: files, path: "none.bin" }) }));
+    expect(missing).toMatchObject({ ok: false, status: 404 });
+    expect((await api("/probe", { method: "POST", body: JSON.stringify({ remote: "nope", path: "x" }) })).status).toBe(404);
+    expect((await api("/probe", { method: "POST", body: JSON.stringify({ remote: files }) })).status).toBe(400);
+  });
+
+  it("prefetches paths and patterns, reporting each", async () => {
+    const result = await json(await api("/prefetch", { method: "POST", body: JSON.stringify({ remote: files, pattern: "pkg-1.{0,1}.tgz" }) }));
+    expect(result).toMatchObject({ requested: 2, ok: 2, failed: 0 });
+    expect(result.results.map((r: { path: string; source: string }) => [r.path, r.source])).toEqual([
+      ["pkg-1.0.tgz", "remote"],
+      ["pkg-1.1.tgz", "remote"],
+    ]);
+    const cached = await fetch(`${stack.url}/api/v1/remote/${files}/pkg-1.1.tgz`);
+    expect(cached.headers.get("x-artifact-source")).toBe("cache");
+    const mixed = await json(await api("/prefetch", { method: "POST", body: JSON.stringify({ remote: files, paths: ["pkg-1.0.tgz", "missing.tgz", "secret/x.txt"] }) }));
+    expect(mixed.results.map((r: { status: number }) => r.status)).toEqual([200, 404, 403]);
+    expect(mixed.failed).toBe(2);
+    expect((await api("/prefetch", { method: "POST", body: JSON.stringify({ remote: files, pattern: "x{1..500}" }) })).status).toBe(400);
+  });
+
+  it("serves a private remote only with a token, Bearer or Basic password", async () => {
+    const url = `${stack.url}/api/v1/remote/${locked}/b.bin`;
+    const anonymous = await fetch(url);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Basic/);
+    expect((await fetch(url, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: "Bearer pull-token" } })).status).toBe(200);
+    const basic = `Basic ${Buffer.from("anyone:pull-token").toString("base64")}`;
+    expect((await fetch(url, { headers: { authorization: basic } })).status).toBe(200);
+    const read = await api(`/remotes/${locked}`);
+    expect(await read.text()).not.toContain("pull-token");
+  });
+
+  it("publishes an OpenAPI document generated from the schemas", async () => {
+    const doc = await json(await api("/openapi.json", { token: reader }));
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/remotes", "/remotes/{name}", "/remotes/{name}/objects", "/stats", "/probe", "/prefetch", "/events"]));
+    expect(doc.components.schemas.Remote.properties).toHaveProperty("base_url");
+  });
+});
