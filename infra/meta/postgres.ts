@@ -139,7 +139,10 @@ export class PostgresMetadataStore implements MetadataStore {
       ];
       await this.#pg.query(
         `INSERT INTO artifact_usage_hours AS u (remote, path, hour, requests, bytes_served)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[])
+         SELECT remote, path, hour, sum(requests), sum(bytes_served)
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[]) AS v(remote, path, hour, requests, bytes_served)
+         -- Cache keys that differ only by variant (Accept) share a path: one row per path and hour.
+         GROUP BY remote, path, hour
          ON CONFLICT (remote, path, hour) DO UPDATE SET requests = u.requests + EXCLUDED.requests,
            bytes_served = u.bytes_served + EXCLUDED.bytes_served`,
         columns,
