@@ -86,17 +86,8 @@ export const remoteSchema = z
         ctx.addIssue({ code: "custom", path: [key], message: `only applies to package: ${packageType}` });
       }
     }
-    const url = new URL(remote.base_url);
-    if (url.username || url.password) {
-      ctx.addIssue({ code: "custom", path: ["base_url"], message: "must not contain credentials; use auth" });
-    }
-    if (!remote.allow_private_network && isPrivateHost(url.hostname)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["base_url"],
-        message: `points at a private or loopback address (${url.hostname}); set allow_private_network: true to allow it`,
-      });
-    }
+    // Refinements run even when base_url itself failed its check: only look inside a real URL.
+    if (URL.canParse(remote.base_url)) checkBaseUrl(remote, ctx);
     const auth = remote.auth as Record<string, unknown> | undefined;
     if (auth) {
       const field = { bearer: "token", basic: "password", header: "value" }[auth.type as string]!;
@@ -105,6 +96,21 @@ export const remoteSchema = z
       }
     }
   });
+
+/** base_url must not carry credentials, nor point at a private network unless the remote allows it. */
+function checkBaseUrl(remote: { base_url: string; allow_private_network: boolean }, ctx: z.core.$RefinementCtx): void {
+  const url = new URL(remote.base_url);
+  if (url.username || url.password) {
+    ctx.addIssue({ code: "custom", path: ["base_url"], message: "must not contain credentials; use auth" });
+  }
+  if (!remote.allow_private_network && isPrivateHost(url.hostname)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["base_url"],
+      message: `points at a private or loopback address (${url.hostname}); set allow_private_network: true to allow it`,
+    });
+  }
+}
 
 export type RemoteConfig = z.output<typeof remoteSchema> & { name: string };
 export type RemoteAuth = NonNullable<RemoteConfig["auth"]>;

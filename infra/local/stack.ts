@@ -172,7 +172,7 @@ async function storeRemotes(remotes: RemoteConfig[], bindings: Record<string, st
     : new PostgresStateStore(pg);
   try {
     await applyMigrations(pg);
-    await new PostgresMetadataStore(pg).replaceRemotes(remotes.map(({ name, ...config }) => ({ name, config })));
+    await new PostgresMetadataStore(pg).applyRemotesFile(remotes.map(({ name, ...config }) => ({ name, config })));
     await state.incr(CONFIG_VERSION_KEY);
   } finally {
     await state.close();

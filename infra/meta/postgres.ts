@@ -30,14 +30,14 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.#pg.query<StoredRemote>("SELECT name, config FROM remotes ORDER BY name");
   }
 
-  async replaceRemotes(remotes: StoredRemote[]): Promise<void> {
+  async applyRemotesFile(remotes: StoredRemote[]): Promise<void> {
     await this.#pg.transaction(async (tx) => {
-      await tx.query("DELETE FROM remotes WHERE NOT (name = ANY($1::text[]))", [remotes.map((r) => r.name)]);
+      await tx.query("DELETE FROM remotes WHERE managed_by = 'file' AND NOT (name = ANY($1::text[]))", [remotes.map((r) => r.name)]);
       for (const remote of remotes) {
         await tx.query(
-          `INSERT INTO remotes (name, config, updated_at) VALUES ($1, $2, now())
-           ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, updated_at = now()
-           WHERE remotes.config IS DISTINCT FROM EXCLUDED.config`,
+          `INSERT INTO remotes (name, config, managed_by, updated_at) VALUES ($1, $2, 'file', now())
+           ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, managed_by = 'file', updated_at = now()
+           WHERE remotes.config IS DISTINCT FROM EXCLUDED.config OR remotes.managed_by <> 'file'`,
           [remote.name, JSON.stringify(remote.config)],
         );
       }

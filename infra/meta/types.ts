@@ -90,8 +90,12 @@ export interface MetadataStore {
   lastEventId(): Promise<number>;
   /** Drops usage counters and events older than `before` (stats keep 7 days). */
   prune(before: Date): Promise<void>;
-  /** Replaces the whole set in one transaction: a config is never half-applied. */
-  replaceRemotes(remotes: StoredRemote[]): Promise<void>;
+  /**
+   * Applies the remotes file in one transaction (a config is never half-applied): the remotes it
+   * names are created or replaced and marked as the file's; the file's remotes it no longer names
+   * are deleted; remotes created through the management API are left alone.
+   */
+  applyRemotesFile(remotes: StoredRemote[]): Promise<void>;
   recordArtifact(record: ArtifactRecord): Promise<void>;
   ping(): Promise<void>;
   /** Queries made so far by this instance (for the benchmark's budget check). */

@@ -15,8 +15,8 @@ declare module "vitest" {
 
 export interface TestStack extends Stack {
   dataDir: string;
-  /** Stops and starts again on the same data directory, as a user's restart would. */
-  restart(): Promise<TestStack>;
+  /** Stops and starts again on the same data directory, as a user's restart would (optionally with an edited remotes file). */
+  restart(remotes?: Record<string, unknown>): Promise<TestStack>;
   /** Stops and removes the data directory. */
   destroy(): Promise<void>;
 }
@@ -38,9 +38,9 @@ export async function startTestStack(options: TestStackOptions): Promise<TestSta
   return {
     ...stack,
     dataDir,
-    async restart() {
+    async restart(remotes = options.remotes) {
       await stack.stop();
-      return startTestStack({ ...options, dataDir });
+      return startTestStack({ ...options, remotes, dataDir });
     },
     async destroy() {
       await stack.stop();

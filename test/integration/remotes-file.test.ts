@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { json } from "../support/http.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+
+const ADMIN_TOKEN = "admin-token-for-remotes-file-test";
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    remotes: { releases: { base_url: "https://releases.example.org", description: "from the file" } },
+    env: { ADMIN_TOKEN },
+  });
+});
+
+afterAll(async () => {
+  await stack?.destroy();
+});
+
+const remoteNames = async () =>
+  (await json(await fetch(`${stack.url}/`))).remotes.map((r: { name: string; description: string }) => `${r.name}: ${r.description}`);
+
+it("applies the remotes file at every start without undoing remotes made through the API", async () => {
+  const created = await fetch(`${stack.url}/api/v2/remotes/mirror`, {
+    method: "PUT",
+    headers: auth,
+    body: JSON.stringify({ base_url: "https://mirror.example.org", description: "from the API" }),
+  });
+  expect(created.status).toBeLessThan(300);
+
+  stack = await stack.restart({
+    releases: { base_url: "https://releases.example.org", description: "edited in the file" },
+    tools: { base_url: "https://tools.example.org", description: "added to the file" },
+  });
+  expect(await remoteNames()).toEqual(["mirror: from the API", "releases: edited in the file", "tools: added to the file"]);
+
+  stack = await stack.restart({ tools: { base_url: "https://tools.example.org", description: "added to the file" } });
+  expect(await remoteNames()).toEqual(["mirror: from the API", "tools: added to the file"]);
+});
+
+it("refuses an invalid file as a whole and keeps what was there", async () => {
+  await stack.stop();
+  await expect(stack.restart({ tools: { base_url: "https://tools.example.org" }, broken: { base_url: "nope" } })).rejects.toThrow(
+    /remote 'broken': key 'base_url'/,
+  );
+  stack = await stack.restart({ tools: { base_url: "https://tools.example.org", description: "added to the file" } });
+  expect(await remoteNames()).toEqual(["mirror: from the API", "tools: added to the file"]);
+});
