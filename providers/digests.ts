@@ -1,4 +1,4 @@
-import type { Digest, DigestAlgorithm } from "./rewrite-types.ts";
+import type { Digest, DigestAlgorithm } from "./types.ts";
 
 const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha1: 40, sha256: 64, sha384: 96, sha512: 128 };
 const STRENGTH: DigestAlgorithm[] = ["sha1", "sha256", "sha384", "sha512"];

@@ -1,8 +1,7 @@
 import { isMap, isScalar, isSeq, parseDocument } from "yaml";
 import { hexDigest } from "./digests.ts";
 import { FOREIGN_PREFIX, isForeignFilePath, proxyHref } from "./links.ts";
-import type { Digest, RewriteContext, Rewritten, RewritingProvider } from "./rewrite-types.ts";
-import type { Classification } from "./types.ts";
+import type { Classification, Digest, Provider, RewriteContext, Rewritten } from "./types.ts";
 
 /** Helm chart repositories: `index.yaml` plus chart archives. */
 
@@ -49,7 +48,7 @@ export function rewriteHelmIndex(body: string, ctx: RewriteContext): Rewritten {
   return { body: document.toString({ lineWidth: 0 }), digests };
 }
 
-export const helm: RewritingProvider = {
+export const helm: Provider = {
   type: "helm",
   classify: classifyHelm,
   cacheKey: (path) => path,

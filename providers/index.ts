@@ -1,21 +1,31 @@
+import { alpine } from "./alpine.ts";
+import { circleci } from "./circleci.ts";
+import { docker } from "./docker.ts";
 import { generic } from "./generic.ts";
+import { goproxy } from "./goproxy.ts";
+import { helm } from "./helm.ts";
+import { npm } from "./npm.ts";
+import { puppet } from "./puppet.ts";
+import { pypi } from "./pypi.ts";
+import { rpm } from "./rpm.ts";
+import { terraform } from "./terraform.ts";
 import type { Provider } from "./types.ts";
 
 /** Every package type this build serves, by its `package:` name in the remotes file. */
 export const providers: Record<string, Provider> = {
   generic,
+  pypi,
+  npm,
+  helm,
+  puppet,
+  terraform,
+  docker,
+  circleci,
+  goproxy,
+  rpm,
+  alpine,
 };
 
 /** Package types that exist in the product but are not served by this build yet. */
-export const plannedPackageTypes = [
-  "docker",
-  "helm",
-  "pypi",
-  "npm",
-  "rpm",
-  "alpine",
-  "puppet",
-  "terraform",
-  "goproxy",
-  "circleci",
+export const plannedPackageTypes: string[] = [
 ];

@@ -1,4 +1,4 @@
-import type { LinkContext, RewriteContext } from "./rewrite-types.ts";
+import type { LinkContext, RewriteContext } from "./types.ts";
 
 /**
  * Files an index places on another host are served under `_files/<host>/<path>` of the remote,

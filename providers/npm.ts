@@ -1,8 +1,7 @@
 import { prefers } from "./accept.ts";
 import { hexDigest, sriDigest } from "./digests.ts";
 import { FOREIGN_PREFIX, isForeignFilePath, proxyHref } from "./links.ts";
-import type { Digest, RewriteContext, Rewritten, RewritingProvider } from "./rewrite-types.ts";
-import type { Classification } from "./types.ts";
+import type { Classification, Digest, Provider, RewriteContext, Rewritten } from "./types.ts";
 
 /** npm registry API, read side only. Publishing and account calls are denied. */
 
@@ -109,7 +108,7 @@ export function rewriteNpmDocument(body: string, ctx: RewriteContext): Rewritten
   return { body: JSON.stringify(document), digests };
 }
 
-export const npm: RewritingProvider = {
+export const npm: Provider = {
   type: "npm",
   classify: classifyNpm,
   cacheKey: (path, variant) => npmCacheKey(path, variant.accept),

@@ -1,7 +1,6 @@
 import { hexDigest } from "./digests.ts";
 import { FOREIGN_PREFIX, isForeignFilePath, resolveLink } from "./links.ts";
-import type { Digest, RewriteContext, Rewritten, RewritingProvider } from "./rewrite-types.ts";
-import type { Classification } from "./types.ts";
+import type { Classification, Digest, Provider, RewriteContext, Rewritten } from "./types.ts";
 
 /**
  * Puppet Forge API v3. Clients append `file_uri` and pagination links to the repository URL they
@@ -68,7 +67,7 @@ export function rewritePuppetDocument(body: string, ctx: RewriteContext): Rewrit
   return { body: JSON.stringify(document), digests };
 }
 
-export const puppet: RewritingProvider = {
+export const puppet: Provider = {
   type: "puppet",
   classify: classifyPuppet,
   cacheKey: (path, variant) => puppetCacheKey(path, variant.query),

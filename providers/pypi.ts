@@ -1,8 +1,7 @@
 import { prefers } from "./accept.ts";
 import { hexDigest, strongest } from "./digests.ts";
 import { FOREIGN_PREFIX, isForeignFilePath, proxyHref, safeDecode } from "./links.ts";
-import type { Digest, RewriteContext, Rewritten, RewritingProvider } from "./rewrite-types.ts";
-import type { Classification } from "./types.ts";
+import type { Classification, Digest, Provider, RewriteContext, Rewritten } from "./types.ts";
 
 /**
  * PyPI simple repository API (PEP 503 HTML, PEP 691 JSON), with base_url at the index host
@@ -142,7 +141,7 @@ function escapeAttribute(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/"/g, "&quot;");
 }
 
-export const pypi: RewritingProvider = {
+export const pypi: Provider = {
   type: "pypi",
   classify: classifyPypi,
   cacheKey: (path, variant) => pypiCacheKey(path, variant.accept),

@@ -1,7 +1,6 @@
 import { hexDigest } from "./digests.ts";
 import { FOREIGN_PREFIX, isForeignFilePath, proxyHref } from "./links.ts";
-import type { Digest, RewriteContext, Rewritten, RewritingProvider } from "./rewrite-types.ts";
-import type { Classification } from "./types.ts";
+import type { Classification, Digest, Provider, RewriteContext, Rewritten } from "./types.ts";
 
 /**
  * Terraform registry protocols (providers.v1, modules.v1) and the provider network mirror
@@ -35,7 +34,10 @@ export function classifyTerraform(path: string): Classification {
   if (MODULE_VERSION.test(path)) return { kind: "immutable", reason: "module version" };
   if (MIRROR_INDEX.test(path)) return { kind: "mutable", reason: "network mirror version list" };
   if (MIRROR_VERSION.test(path)) return { kind: "immutable", reason: "network mirror package list" };
+  // Provider packages and their checksums (registries may host them), module archives named by X-Terraform-Get.
   if (/\.zip$/.test(path)) return { kind: "immutable", reason: "provider package" };
+  if (/_SHA256SUMS(\.[0-9a-f]+)?(\.sig)?$/i.test(path)) return { kind: "immutable", reason: "provider checksums or their signature" };
+  if (/\.(tar\.gz|tgz|tar\.xz|tar\.bz2)$/.test(path)) return { kind: "immutable", reason: "module archive" };
   return { kind: "denied", reason: "not a Terraform registry or network mirror read path" };
 }
 
@@ -80,9 +82,14 @@ function rewriteDiscovery(body: string, ctx: RewriteContext): Rewritten {
   return { body: JSON.stringify(kept), digests: new Map() };
 }
 
-/** Newer registries answer a module download with 200 and `{"location": …}` instead of the header. */
+/**
+ * Newer registries answer a module download with 200 and `{"location": …}` instead of the header.
+ * The proxy serves every document with 200, so the 204 form (empty body, location in
+ * X-Terraform-Get) becomes `{}`: clients read JSON on 200 and fall back to the header when it
+ * has no location; clients older than the JSON form read the header only.
+ */
 function rewriteModuleLocation(body: string, ctx: RewriteContext): Rewritten {
-  if (body.trim() === "") return { body, digests: new Map() };
+  if (body.trim() === "") return { body: "{}", digests: new Map() };
   const document = JSON.parse(body) as Record<string, unknown>;
   if (typeof document.location === "string") document.location = rewriteTerraformGet(document.location, ctx);
   return { body: JSON.stringify(document), digests: new Map() };
@@ -105,7 +112,7 @@ export function rewriteTerraformGet(value: string, ctx: RewriteContext): string 
   return `${proxyHref(source, ctx).href}${subdir}${query}`;
 }
 
-export const terraform: RewritingProvider = {
+export const terraform: Provider = {
   type: "terraform",
   classify: classifyTerraform,
   cacheKey: (path) => path,

@@ -49,7 +49,8 @@ async function answer(ctx: ProxyContext, job: Job): Promise<Response> {
     const hit = await serve(ctx, job, entry);
     if (hit) return hit;
   }
-  if (job.request.method === "HEAD" && !entry) return headUpstream(ctx, job);
+  // A rewritten document's length is only known once it is rewritten: HEAD fills it like GET.
+  if (job.request.method === "HEAD" && !entry && !job.rewrite) return headUpstream(ctx, job);
   return fill(ctx, job);
 }
 

@@ -1,5 +1,7 @@
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../app.ts";
+import { remoteReadDenied } from "../auth.ts";
+import { serveCircleArtifact } from "../circleci/route.ts";
 import { currentRemotes } from "../config/cache.ts";
 import { jsonError } from "../errors.ts";
 import { fetchThrough, type ProxyContext } from "../proxy/fetch-through.ts";
@@ -23,6 +25,8 @@ async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {
   if (prefix === "/api" && (name === "v1" || name === "v2")) return jsonError(404, "NOT_FOUND", "no such endpoint");
   const remote = (await currentRemotes(c.var.stores)).get(name);
   if (!remote) return jsonError(404, "REMOTE_NOT_FOUND", `no remote named '${name}'`);
+  const denied = remoteReadDenied(remote, c.env, c.req.raw);
+  if (denied) return denied;
 
   const url = new URL(c.req.url);
   const rawPath = url.pathname.slice(`${prefix}/${name}/`.length);
@@ -36,6 +40,7 @@ async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {
   if (path.split("/").some((segment) => segment === ".." || segment === ".")) {
     return jsonError(400, "BAD_PATH", "the path must not contain '.' or '..' segments");
   }
+  if (remote.package === "circleci") return serveCircleArtifact(c, remote, path);
   const plan = planRemotePath(remote, rawPath, path, url.search, c.req.raw, {
     state: c.var.stores.state,
     proxyBase: proxyBase(c.req.raw, remote, prefix),

@@ -113,7 +113,10 @@ export class PostgresMetadataStore implements MetadataStore {
     if (remotes.length > 0) {
       await this.#pg.query(
         `INSERT INTO usage_minutes AS u (remote, minute, requests, hits, misses, errors, bytes_served, bytes_fetched)
-         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+         SELECT remote, minute, sum(requests), sum(hits), sum(misses), sum(errors), sum(bytes_served), sum(bytes_fetched)
+         FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+           AS v(remote, minute, requests, hits, misses, errors, bytes_served, bytes_fetched)
+         GROUP BY remote, minute
          ON CONFLICT (remote, minute) DO UPDATE SET requests = u.requests + EXCLUDED.requests, hits = u.hits + EXCLUDED.hits,
            misses = u.misses + EXCLUDED.misses, errors = u.errors + EXCLUDED.errors,
            bytes_served = u.bytes_served + EXCLUDED.bytes_served, bytes_fetched = u.bytes_fetched + EXCLUDED.bytes_fetched`,

@@ -47,6 +47,29 @@ export function stateStoreContract(name: string, make: () => Promise<StateStore>
       expect(await store.get(`${prefix}kept`)).toBe("second");
     });
 
+    it("sets many keys at once in one round trip, replacing values and expiries", async () => {
+      await store.set(`${prefix}many:b`, "old", SHORT_TTL_MS);
+      const before = store.roundTrips;
+      await store.setMany([
+        [`${prefix}many:a`, "1"],
+        [`${prefix}many:b`, "2"],
+        [`${prefix}many:c`, '{"sha256":"ab"}'],
+      ]);
+      expect(store.roundTrips).toBe(before + 1);
+      await sleep(PAST_TTL_MS);
+      expect(await store.get(`${prefix}many:a`)).toBe("1");
+      expect(await store.get(`${prefix}many:b`)).toBe("2");
+      expect(await store.get(`${prefix}many:c`)).toBe('{"sha256":"ab"}');
+      await store.setMany([]);
+    });
+
+    it("sets a batch larger than one request carries", async () => {
+      const entries = Array.from({ length: 1200 }, (_, i) => [`${prefix}bulk:${i}`, `v${i}`] as const);
+      await store.setMany(entries);
+      expect(await store.get(`${prefix}bulk:0`)).toBe("v0");
+      expect(await store.get(`${prefix}bulk:1199`)).toBe("v1199");
+    });
+
     it("deletes a key", async () => {
       await store.set(`${prefix}del`, "x");
       await store.delete(`${prefix}del`);

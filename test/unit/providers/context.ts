@@ -1,4 +1,4 @@
-import type { RewriteContext } from "../../../providers/rewrite-types.ts";
+import type { RewriteContext } from "../../../providers/types.ts";
 
 /** A rewrite context as the proxy builds it for a request behind a TLS-terminating load balancer. */
 export function context(path: string, overrides: Partial<RewriteContext> = {}): RewriteContext {

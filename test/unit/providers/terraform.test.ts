@@ -35,6 +35,9 @@ describe("terraform classification", () => {
     ["registry.terraform.io/hashicorp/random/index.json", "mutable"],
     ["registry.terraform.io/hashicorp/random/3.6.0.json", "immutable"],
     ["_files/releases.hashicorp.com/terraform-provider-random/3.6.0/x.zip", "immutable"],
+    ["files/terraform-provider-demo_1.0.0_SHA256SUMS", "immutable"],
+    ["files/terraform-provider-demo_1.0.0_SHA256SUMS.72D7468F.sig", "immutable"],
+    ["archives/vpc-1.0.0.tar.gz", "immutable"],
     ["v2/organizations", "denied"],
     ["oauth/authorization", "denied"],
   ])("%s is %s", (path, kind) => {
@@ -101,13 +104,14 @@ describe("terraform rewriting", () => {
     );
   });
 
-  it("rewrites the JSON location of 200-style module downloads and passes 204 bodies", () => {
+  it("rewrites the JSON location of 200-style module downloads; a 204's empty body becomes an empty JSON object", () => {
     const path = "v1/modules/acme/vpc/aws/1.0.0/download";
     const located = rewriteTerraformDocument(
       JSON.stringify({ location: "https://registry.terraform.io/archives/vpc-1.0.0.tar.gz" }),
       { ...ctx, path },
     );
     expect(JSON.parse(located.body).location).toBe(`${PROXY}/archives/vpc-1.0.0.tar.gz`);
-    expect(rewriteTerraformDocument("", { ...ctx, path }).body).toBe("");
+    // Served with 200, the body must parse as JSON; without a location clients read X-Terraform-Get.
+    expect(rewriteTerraformDocument("", { ...ctx, path }).body).toBe("{}");
   });
 });

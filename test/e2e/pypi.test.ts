@@ -1,0 +1,170 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { fetch as miniflareFetch } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sleep } from "../support/http.ts";
+import { Origin } from "../support/origin.ts";
+import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
+
+const run = promisify(execFile);
+const PYPI_JSON = "application/vnd.pypi.simple.v1+json";
+const INDEX_HOST = "pypi.example.org";
+const FILES_HOST = "files.example.org";
+
+/**
+ * pip against the proxy, shaped like pypi.org: the index on one host, the files on another
+ * (`file_hosts`), both real loopback servers the Worker reaches under public-looking names.
+ * pip asks for PEP 691 JSON first; the HTML form is checked directly.
+ */
+describe("pypi through the proxy with pip", () => {
+  const index = new Origin();
+  const files = new Origin();
+  const remote = uniqueName("pypi");
+  let work: string;
+  let stack: TestStack;
+  let wheel: Buffer;
+  let sdist: Buffer;
+
+  const simple = () => `${stack.url}/api/v1/remote/${remote}/simple/`;
+  const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+
+  /** pip with this machine's configuration neutralised: only the proxy is an index. */
+  const pip = async (python: string, args: string[]) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PIP_CONFIG_FILE: "/dev/null", PIP_DISABLE_PIP_VERSION_CHECK: "1" };
+    for (const name of ["PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX"]) delete env[name];
+    return run(python, ["-m", "pip", ...args, "--no-cache-dir", "--index-url", simple()], { env, timeout: 90_000 });
+  };
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "pypi-e2e-"));
+    await run("python3", [join(import.meta.dirname, "fixtures/build_python_packages.py"), work]);
+    wheel = await readFile(join(work, "demo_lib-1.0.0-py3-none-any.whl"));
+    sdist = await readFile(join(work, "demo_app-2.0.0.tar.gz"));
+    const fileUrl = (name: string) => `https://${FILES_HOST}/packages/${name}`;
+    const project = (name: string, file: string, digest: string) => {
+      index.serve(`/simple/${name}/`, {
+        body: `<!DOCTYPE html><html><body><a href="${fileUrl(file)}#sha256=${digest}" data-requires-python="&gt;=3.8">${file}</a></body></html>`,
+        contentType: "text/html",
+      });
+      index.serve(`/json/simple/${name}/`, {
+        body: JSON.stringify({ meta: { "api-version": "1.0" }, name, files: [{ filename: file, url: fileUrl(file), hashes: { sha256: digest } }] }),
+        contentType: PYPI_JSON,
+      });
+    };
+    project("demo-lib", "demo_lib-1.0.0-py3-none-any.whl", sha256(wheel));
+    project("demo-app", "demo_app-2.0.0.tar.gz", sha256(sdist));
+    // An index that declares a digest its file does not have.
+    project("bad-lib", "bad_lib-1.0.0-py3-none-any.whl", "0".repeat(64));
+    files
+      .serve("/packages/demo_lib-1.0.0-py3-none-any.whl", wheel)
+      .serve("/packages/demo_app-2.0.0.tar.gz", sdist)
+      .serve("/packages/bad_lib-1.0.0-py3-none-any.whl", Buffer.from("tampered"));
+    await index.start();
+    await files.start();
+
+    // The upstream answers PEP 691 JSON when asked for it first, as pypi.org does.
+    const outbound = async (request: Request) => {
+      const target = new URL(request.url);
+      const origin = target.hostname === INDEX_HOST ? index : target.hostname === FILES_HOST ? files : null;
+      if (!origin) return miniflareFetch(request as never, {} as never) as unknown as Response;
+      const wantsJson = (request.headers.get("accept") ?? "").trim().startsWith(PYPI_JSON);
+      const path = wantsJson && target.pathname.startsWith("/simple/") ? `/json${target.pathname}` : target.pathname;
+      const headers: Record<string, string> = { accept: request.headers.get("accept") ?? "*/*" };
+      const authorization = request.headers.get("authorization");
+      if (authorization) headers.authorization = authorization;
+      const response = await fetch(`${origin.url}${path}`, { method: request.method, headers });
+      return new Response(await response.arrayBuffer(), { status: response.status, headers: response.headers });
+    };
+    stack = await startTestStack({
+      remotes: {
+        [remote]: { base_url: `http://${INDEX_HOST}`, package: "pypi", file_hosts: [FILES_HOST], mutable_ttl: 1, auth: { type: "bearer", token: "index-token" } },
+      },
+      outbound,
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.destroy();
+    await index.stop();
+    await files.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  const downloadAndInstall = async (round: string) => {
+    const downloads = join(work, `download-${round}`);
+    await pip("python3", ["download", "--dest", downloads, "demo-app"]);
+    const downloaded = (await readdir(downloads)).sort();
+    expect(downloaded).toEqual(["demo_app-2.0.0.tar.gz", "demo_lib-1.0.0-py3-none-any.whl"]);
+    expect(sha256(await readFile(join(downloads, "demo_lib-1.0.0-py3-none-any.whl")))).toBe(sha256(wheel));
+    expect(sha256(await readFile(join(downloads, "demo_app-2.0.0.tar.gz")))).toBe(sha256(sdist));
+
+    const venv = join(work, `venv-${round}`);
+    await run("python3", ["-m", "venv", venv], { timeout: 60_000 });
+    const python = join(venv, "bin/python");
+    // The sdist is built by pip through its in-tree backend; its dependency comes as a wheel.
+    await pip(python, ["install", "demo-app"]);
+    const { stdout } = await run(python, ["-c", "import demo_app, demo_lib; print(demo_app.VALUE, '|', demo_lib.VALUE)"]);
+    expect(stdout.trim()).toBe("demo-app 2.0.0 | demo-lib 1.0.0");
+  };
+
+  it("pip download and pip install go through the proxy, files from the foreign host included", async () => {
+    await downloadAndInstall("online");
+    expect(index.count("/json/simple/demo-app/")).toBeGreaterThan(0);
+    expect(files.count("/packages/demo_lib-1.0.0-py3-none-any.whl")).toBe(1);
+    expect(files.count("/packages/demo_app-2.0.0.tar.gz")).toBe(1);
+    // The remote's credentials go to its index, never to the file host its pages link to.
+    expect(index.requests.every((r) => r.headers.authorization === "Bearer index-token")).toBe(true);
+    expect(files.requests.some((r) => r.headers.authorization !== undefined)).toBe(false);
+  });
+
+  it("serves the PEP 691 JSON form with links through the proxy and the declared hashes intact", async () => {
+    const response = await fetch(`${simple()}demo-lib/`, { headers: { accept: PYPI_JSON } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain(PYPI_JSON);
+    expect(response.headers.get("vary")).toContain("Accept");
+    const page = (await response.json()) as { files: { url: string; hashes: { sha256: string } }[] };
+    expect(page.files[0]!.url).toBe(`${simple().replace(/simple\/$/, "")}_files/${FILES_HOST}/packages/demo_lib-1.0.0-py3-none-any.whl`);
+    expect(page.files[0]!.hashes.sha256).toBe(sha256(wheel));
+  });
+
+  it("serves the PEP 503 HTML form for a browser-style Accept, built from X-Forwarded-Proto/Host", async () => {
+    const headers = { accept: "text/html", "x-forwarded-proto": "https", "x-forwarded-host": "pkgs.example.com" };
+    const page = await (await fetch(`${simple()}demo-lib/`, { headers })).text();
+    const proxied = `https://pkgs.example.com/api/v1/remote/${remote}/_files/${FILES_HOST}/packages/demo_lib-1.0.0-py3-none-any.whl#sha256=${sha256(wheel)}`;
+    expect(page).toContain(`href="${proxied}"`);
+    expect(page).toContain('data-requires-python="&gt;=3.8"');
+    // A second client behind the same load balancer is answered from the stored rewritten page.
+    const before = index.count("/simple/demo-lib/");
+    const again = await fetch(`${simple()}demo-lib/`, { headers });
+    expect(again.headers.get("x-artifact-source")).toBe("cache");
+    expect(await again.text()).toBe(page);
+    expect(index.count("/simple/demo-lib/")).toBe(before);
+  });
+
+  it("refuses, and never caches, a file that does not match the digest its index declares", async () => {
+    await fetch(`${simple()}bad-lib/`, { headers: { accept: PYPI_JSON } });
+    const url = `${stack.url}/api/v1/remote/${remote}/_files/${FILES_HOST}/packages/bad_lib-1.0.0-py3-none-any.whl`;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const response = await fetch(url);
+      expect(response.status).toBe(502);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("DIGEST_MISMATCH");
+      expect(files.count("/packages/bad_lib-1.0.0-py3-none-any.whl")).toBe(attempt);
+    }
+  });
+
+  it("refuses files from hosts the remote was not given", async () => {
+    const response = await fetch(`${stack.url}/api/v1/remote/${remote}/_files/evil.example.net/packages/x.whl`);
+    expect(response.status).toBe(403);
+  });
+
+  it("keeps working from the cache with a clean pip cache once the upstream is gone", async () => {
+    await index.stop();
+    await files.stop();
+    await sleep(1_200); // past mutable_ttl: index pages are now served stale
+    await downloadAndInstall("offline");
+  });
+});
