@@ -26,6 +26,3 @@ export const providers: Record<string, Provider> = {
   alpine,
 };
 
-/** Package types that exist in the product but are not served by this build yet. */
-export const plannedPackageTypes: string[] = [
-];

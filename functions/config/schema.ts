@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { plannedPackageTypes, providers } from "../../providers/index.ts";
+import { providers } from "../../providers/index.ts";
 import { isPrivateHost } from "../proxy/network-policy.ts";
 
 const regex = z.string().superRefine((pattern, ctx) => {
@@ -70,13 +70,10 @@ export const remoteSchema = z
   })
   .superRefine((remote, ctx) => {
     if (!(remote.package in providers)) {
-      const planned = plannedPackageTypes.includes(remote.package);
       ctx.addIssue({
         code: "custom",
         path: ["package"],
-        message: planned
-          ? `package type '${remote.package}' is not supported by this version yet (supported: ${Object.keys(providers).join(", ")})`
-          : `unknown package type '${remote.package}'`,
+        message: `unknown package type '${remote.package}' (one of: ${Object.keys(providers).join(", ")})`,
       });
     }
     for (const [key, packageType] of Object.entries(PACKAGE_SPECIFIC_KEYS)) {

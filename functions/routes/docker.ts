@@ -15,6 +15,7 @@ import {
   type RegistryPath,
 } from "../../providers/docker.ts";
 import type { AppEnv } from "../app.ts";
+import { mayReadRemote } from "../auth.ts";
 import { currentRemotes } from "../config/cache.ts";
 import { registryFetch } from "../docker/registry-auth.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
@@ -26,7 +27,7 @@ import { proxyContext } from "./remote.ts";
 /**
  * The registry v2 API for `package: docker` remotes: `/v2/{remote}/{repository…}/manifests|blobs|tags/…`
  * (a hostname mapped to the remote drops `{remote}`, see hostnames.ts). Clients authenticate to
- * the proxy here once per-remote read tokens exist: a 401 with a `WWW-Authenticate` challenge.
+ * the proxy on private remotes: a 401 with a Basic `WWW-Authenticate` challenge.
  */
 export const dockerRoutes = new Hono<AppEnv>();
 
@@ -39,6 +40,12 @@ dockerRoutes.on(["GET", "HEAD"], "/v2/:remote/*", async (c) => {
   const name = c.req.param("remote");
   const remote = (await currentRemotes(c.var.stores)).get(name);
   if (remote?.package !== "docker") return registryResponse(404, "NAME_UNKNOWN", `no docker remote named '${name}'`);
+  if (!mayReadRemote(remote, c.env, c.req.raw)) {
+    // docker login / skopeo --creds answer a Basic challenge with the read token as password.
+    const challenge = registryResponse(401, "UNAUTHORIZED", `${remote.name}: this registry is private; log in with one of its read tokens`);
+    challenge.headers.set("www-authenticate", `Basic realm="artifactapi ${remote.name}"`);
+    return challenge;
+  }
 
   const url = new URL(c.req.url);
   const path = url.pathname.slice(`/v2/${name}/`.length);

@@ -41,6 +41,8 @@ async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {
     return jsonError(400, "BAD_PATH", "the path must not contain '.' or '..' segments");
   }
   if (remote.package === "circleci") return serveCircleArtifact(c, remote, path);
+  // Registries speak their own protocol (token handshake, registry errors): only under /v2/.
+  if (remote.package === "docker") return jsonError(404, "NOT_FOUND", `${remote.name} is a docker registry: pull through /v2/${remote.name}/…`);
   const plan = planRemotePath(remote, rawPath, path, url.search, c.req.raw, {
     state: c.var.stores.state,
     proxyBase: proxyBase(c.req.raw, remote, prefix),

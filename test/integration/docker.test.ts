@@ -21,7 +21,14 @@ describe("docker registry API", () => {
   const cdn = new Origin();
   /** Docker Hub's shape: Bearer challenge, token realm on the same server, blobs redirected to a CDN. */
   const hub: { server: Server; tokenRequests: number; url: string } = { server: createServer(), tokenRequests: 0, url: "" };
-  const names = { hub: uniqueName("hub"), fake: uniqueName("fake"), real: uniqueName("real"), banned: uniqueName("banned"), files: uniqueName("files") };
+  const names = {
+    hub: uniqueName("hub"),
+    fake: uniqueName("fake"),
+    real: uniqueName("real"),
+    banned: uniqueName("banned"),
+    files: uniqueName("files"),
+    private: uniqueName("private"),
+  };
   const host = `${uniqueName("registry")}.example.test`;
   let stack: TestStack;
 
@@ -67,6 +74,7 @@ describe("docker registry API", () => {
         [names.real]: { ...docker, base_url: registry.url },
         [names.banned]: { ...docker, base_url: origin.url, ban_tags_enabled: true, ban_tags: ["latest"], blocklist: ["^secret/"] },
         [names.files]: { base_url: origin.url, allow_private_network: true },
+        [names.private]: { ...docker, base_url: origin.url, private: true, read_tokens: ["team-read-token"] },
       },
     });
   });
@@ -178,5 +186,24 @@ describe("docker registry API", () => {
     expect(hub.tokenRequests).toBe(1);
     expect(cdn.requests).toHaveLength(1);
     expect(cdn.requests[0]!.headers.authorization).toBeUndefined();
+  });
+  it("challenges clients of a private registry and lets them in with a read token", async () => {
+    serveManifest("/v2/team/app/manifests/1", manifestV1);
+    const anonymous = await fetch(url("private", "team/app/manifests/1"));
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Basic realm=/);
+    expect(await errorOf(anonymous)).toBe("UNAUTHORIZED");
+    const wrong = await fetch(url("private", "team/app/manifests/1"), { headers: { authorization: `Basic ${btoa("ci:wrong")}` } });
+    expect(wrong.status).toBe(401);
+    const loggedIn = await fetch(url("private", "team/app/manifests/1"), {
+      headers: { authorization: `Basic ${btoa("ci:team-read-token")}`, accept: OCI_MANIFEST },
+    });
+    expect(loggedIn.status).toBe(200);
+    expect(loggedIn.headers.get("docker-content-digest")).toBe(digestOf(manifestV1));
+  });
+
+  it("keeps docker remotes off the generic file route", async () => {
+    const response = await fetch(`${stack.url}/api/v1/remote/${names.fake}/v2/fake/img/manifests/1`);
+    expect(response.status).toBe(404);
   });
 });

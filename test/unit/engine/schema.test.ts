@@ -59,7 +59,7 @@ describe("remotes file", () => {
 
   it("refuses package types this version does not serve and local repositories", () => {
     expect(problemsOf({ remotes: { x: { base_url: "https://example.org", package: "cobol" } } })).toEqual([
-      "remote 'x': key 'package': unknown package type 'cobol'",
+      expect.stringMatching(/^remote 'x': key 'package': unknown package type 'cobol' \(one of: generic, pypi, npm, .*\)$/),
     ]);
     expect(problemsOf({ remotes: { x: { base_url: "https://example.org", type: "local" } } })).toEqual(["remote 'x': unknown key 'type'"]);
   });
