@@ -1,7 +1,6 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { parse as parseYaml } from "yaml";
 import WebSocket from "ws";
@@ -14,11 +13,11 @@ import { PostgresStateStore } from "../state/postgres.ts";
 import type { StateStore } from "../state/types.ts";
 import { UpstashStateStore } from "../state/upstash.ts";
 import { chooseBackends } from "./backends.ts";
+import { buildWorker } from "./build-worker.ts";
 import { freePort } from "./free-port.ts";
 import { startPgWsBridge } from "./pg-ws-bridge.ts";
 import { startUpstashBridge } from "./upstash-bridge.ts";
 
-const root = resolve(new URL("../..", import.meta.url).pathname);
 
 export interface StackOptions {
   host?: string;
@@ -208,22 +207,4 @@ async function startEmbeddedPostgres(dir: string): Promise<{ url: string; stop: 
       await db.close();
     },
   };
-}
-
-/** Bundles the Worker exactly as `wrangler deploy` would (the same bundle ships to Cloudflare). */
-export async function buildWorker(outDir: string): Promise<string> {
-  const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
-  await new Promise<void>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outDir], {
-      cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolvePromise() : reject(new Error(`worker build failed:\n${output}`))));
-  });
-  return outDir;
 }

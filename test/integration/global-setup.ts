@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { buildWorker } from "../../infra/local/stack.ts";
+import { buildWorker } from "../../infra/local/build-worker.ts";
 
 /** Bundles the Worker once (as `wrangler deploy` would) for every stack the tests start. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
