@@ -15,6 +15,8 @@ export interface Observer {
   fetchFailed(event: FetchEvent & { reason: string }): void;
   /** One answered request: where it came from and how many body bytes it carries. */
   served(event: FetchEvent & { source: "cache" | "remote" | "stale" | "error"; status: number; bytes: number }): void;
+  /** A remote's circuit breaker opened (upstream failing) or closed again (upstream answered). */
+  breakerChanged(remote: string, state: "opened" | "closed", reason?: string): void;
 }
 
 export const silentObserver: Observer = {
@@ -22,4 +24,5 @@ export const silentObserver: Observer = {
   fetchFinished() {},
   fetchFailed() {},
   served() {},
+  breakerChanged() {},
 };

@@ -49,6 +49,10 @@ export const remoteSchema = z
     /** Seconds to wait for the upstream's response headers. */
     upstream_timeout: z.number().positive().default(30),
     allow_private_network: z.boolean().default(false),
+    /** After `failures` upstream failures within `window` seconds, answer from cache (or 503) for `open` seconds. */
+    circuit_breaker: z
+      .strictObject({ failures: z.number().int().min(1).default(5), window: seconds.min(1).default(30), open: seconds.min(1).default(30) })
+      .default({ failures: 5, window: 30, open: 30 }),
     /** Serve artifacts only to clients presenting one of read_tokens (or of read_tokens_env's comma list), or a management token. */
     private: z.boolean().default(false),
     read_tokens: z.array(z.string().min(1)).default([]),

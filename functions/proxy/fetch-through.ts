@@ -4,6 +4,7 @@ import type { Observer } from "../observe.ts";
 import { jsonError } from "../errors.ts";
 import type { Stores } from "../stores.ts";
 import { fanOut, type StoredBlob } from "./blob-writer.ts";
+import { breakerOpenFor, upstreamAnswered, upstreamFailed } from "./breaker.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { freshUntil, indexKey, isFresh, lockKey, readEntry, writeEntry, type IndexEntry } from "./index-entry.ts";
 import type { FetchPlan, RewrittenDocument } from "./plan.ts";
@@ -83,9 +84,20 @@ async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Respons
     if (served) return served;
   }
 
+  const openFor = await breakerOpenFor(state, job.remote);
+  if (openFor > 0) {
+    await release();
+    const reason = `the upstream is failing; circuit breaker open for ${openFor}s`;
+    return (
+      (await serveStale(ctx, job, current, reason)) ??
+      jsonError(503, "UPSTREAM_CIRCUIT_OPEN", `${job.remote.name}: ${reason}`, { ...job.responseHeaders, "retry-after": String(openFor) })
+    );
+  }
+
   const started = Date.now();
   const event = { remote: job.remote.name, path: job.path, cacheKey: job.cacheKey };
   const failed = (reason: string) => ctx.observer.fetchFailed({ ...event, reason });
+  const upstreamDown = (reason: string) => ctx.background.run(upstreamFailed(state, job.remote, ctx.observer, reason));
   let upstream: Response;
   try {
     if (current && job.revalidate && (await job.revalidate(current))) {
@@ -104,8 +116,13 @@ async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Respons
     await release();
     if (!(error instanceof UpstreamError)) throw error;
     failed(error.message);
+    upstreamDown(error.message);
     return (await serveStale(ctx, job, current, error.message)) ?? jsonError(error.status, error.code, `${job.remote.name}: ${error.message}`, job.responseHeaders);
   }
+
+  const overloaded = upstream.status >= 500 || upstream.status === 429;
+  if (overloaded) upstreamDown(`upstream answered ${upstream.status}`);
+  else ctx.background.run(upstreamAnswered(state, job.remote, ctx.observer));
 
   if (upstream.status === 304 && current) {
     await release();

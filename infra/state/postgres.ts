@@ -63,15 +63,15 @@ export class PostgresStateStore implements StateStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async incr(key: string): Promise<number> {
-    // As Redis INCR: an expired counter restarts at 1 without expiry; a live one keeps its TTL.
+  async incr(key: string, ttlMs?: number): Promise<number> {
+    // As Redis INCR: an expired counter restarts at 1 (with the new expiry, if any); a live one keeps its TTL.
     const rows = await this.#query<{ value: string }>(
-      `INSERT INTO state_kv (key, value) VALUES ($1, '1')
+      `INSERT INTO state_kv (key, value, expires_at) VALUES ($1, '1', ${expiry("$2")})
        ON CONFLICT (key) DO UPDATE SET
          value = CASE WHEN ${LIVE} THEN (state_kv.value::bigint + 1)::text ELSE '1' END,
-         expires_at = CASE WHEN ${LIVE} THEN state_kv.expires_at END
+         expires_at = CASE WHEN ${LIVE} THEN state_kv.expires_at ELSE excluded.expires_at END
        RETURNING value`,
-      [key],
+      [key, ttlMs ?? null],
     );
     return Number(rows[0]?.value);
   }

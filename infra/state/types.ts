@@ -13,8 +13,11 @@ export interface StateStore {
   delete(key: string): Promise<void>;
   /** Deletes every key starting with prefix; returns how many. */
   deletePrefix(prefix: string): Promise<number>;
-  /** Atomic increment of an integer counter (created at 0); returns the new value. */
-  incr(key: string): Promise<number>;
+  /**
+   * Atomic increment of an integer counter (created at 0); returns the new value. With ttlMs, a
+   * counter this call creates expires after it (a window: later increments keep that expiry).
+   */
+  incr(key: string, ttlMs?: number): Promise<number>;
   /** Take the lease if free or expired. True when `owner` now holds it. */
   acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Extend the lease only while `owner` still holds it. */

@@ -13,6 +13,8 @@ const MSET_BATCH = 500;
 
 /** Compare-and-extend: only the current owner may renew (atomic on the server). */
 const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
+/** INCR that gives a counter it creates an expiry, in one round trip. */
+const INCR_WINDOW = `local n = redis.call("INCR", KEYS[1]) if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end return n`;
 /** Compare-and-delete: only the current owner may release. */
 const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
 
@@ -70,8 +72,9 @@ export class UpstashStateStore implements StateStore {
     return deleted;
   }
 
-  incr(key: string): Promise<number> {
-    return this.#call((r) => r.incr(key));
+  async incr(key: string, ttlMs?: number): Promise<number> {
+    if (ttlMs === undefined) return this.#call((r) => r.incr(key));
+    return Number(await this.#call((r) => r.eval(INCR_WINDOW, [key], [String(ttlMs)])));
   }
 
   async acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean> {

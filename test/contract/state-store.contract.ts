@@ -108,6 +108,15 @@ export function stateStoreContract(name: string, make: () => Promise<StateStore>
       expect(await store.incr(key)).toBe(1);
     });
 
+    it("counts in a window: a counter created with a TTL expires, increments keep its expiry", async () => {
+      const key = `${prefix}counter-window`;
+      expect(await store.incr(key, SHORT_TTL_MS)).toBe(1);
+      expect(await store.incr(key, SHORT_TTL_MS * 100)).toBe(2);
+      await sleep(PAST_TTL_MS);
+      expect(await store.get(key)).toBeNull();
+      expect(await store.incr(key, SHORT_TTL_MS)).toBe(1);
+    });
+
     it("grants a lock to exactly one of 10 concurrent clients", async () => {
       const key = `${prefix}lock:race`;
       const racers = await Promise.all(Array.from({ length: 10 }, () => open()));

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { eventually, json, sleep } from "../support/http.ts";
+import { Origin } from "../support/origin.ts";
+import { startTestStack, type TestStack } from "../support/stack.ts";
+
+const ADMIN_TOKEN = "breaker-test-admin";
+const origin = new Origin();
+let stack: TestStack;
+
+beforeAll(async () => {
+  origin.serve("/index/feed.txt", "feed").serve("/later.txt", "recovered");
+  await origin.start();
+  stack = await startTestStack({
+    remotes: {
+      shaky: {
+        base_url: origin.url,
+        allow_private_network: true,
+        mutable_patterns: ["^index/"],
+        mutable_ttl: 1,
+        circuit_breaker: { failures: 3, window: 30, open: 2 },
+      },
+    },
+    env: { ADMIN_TOKEN },
+  });
+});
+
+afterAll(async () => {
+  await stack?.destroy();
+  await origin.stop();
+});
+
+const get = (path: string) => fetch(`${stack.url}/api/v1/remote/shaky/${path}`);
+
+/** The events of the last minute, read from the management API's event stream. */
+async function eventTypes(): Promise<string[]> {
+  const response = await fetch(`${stack.url}/api/v2/events?backlog=100&timeout=1`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  return [...(await response.text()).matchAll(/^event: (.+)$/gm)].map((match) => match[1]!);
+}
+
+it("stops asking a failing upstream, answers from cache or with 503, and closes when it recovers", async () => {
+  expect(await (await get("index/feed.txt")).text()).toBe("feed");
+  await sleep(1_100); // the feed is stale from here on
+
+  origin.failWith = 503;
+  for (const path of ["a.bin", "b.bin", "c.bin"]) expect((await get(path)).status).toBe(502);
+  const failures = origin.requests.length;
+
+  await eventually(async () => {
+    const refused = await get("d.bin");
+    expect(refused.status).toBe(503);
+    expect((await json(refused)).error.code).toBe("UPSTREAM_CIRCUIT_OPEN");
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+  }, 3_000);
+  const stale = await get("index/feed.txt");
+  expect(await stale.text()).toBe("feed");
+  expect(stale.headers.get("x-artifact-stale-reason")).toMatch(/circuit breaker open/);
+  expect(origin.requests.length).toBe(failures);
+
+  origin.failWith = null;
+  await sleep(2_100);
+  expect(await (await get("later.txt")).text()).toBe("recovered");
+  await eventually(async () => expect(await eventTypes()).toEqual(expect.arrayContaining(["breaker.opened", "breaker.closed"])));
+});
