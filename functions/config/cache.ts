@@ -22,6 +22,9 @@ let snapshot: Snapshot | null = null;
 export async function currentRemotes(stores: Stores): Promise<Map<string, RemoteConfig>> {
   const now = Date.now();
   if (snapshot && now - snapshot.checkedAt < RECHECK_MS) return snapshot.remotes;
+  // One request re-checks; the others keep this copy meanwhile instead of all asking at once.
+  // (Promises are not shared: Workers tie I/O to the request that started it.)
+  if (snapshot) snapshot.checkedAt = now;
   const version = await stores.state.get(CONFIG_VERSION_KEY);
   if (snapshot && snapshot.version === version) {
     snapshot.checkedAt = now;

@@ -1,4 +1,5 @@
 import type { BlobStore } from "../../infra/blob/types.ts";
+import { hotBlob, isSmallBlob, keepHot } from "./hot-blobs.ts";
 import type { IndexEntry } from "./index-entry.ts";
 
 export type Source = "cache" | "remote";
@@ -36,6 +37,12 @@ export async function serveEntry(
     headers.set("content-length", String(range.length));
   }
   const status = range ? 206 : 200;
+  if (isSmallBlob(entry.size)) {
+    const bytes = hotBlob(entry.sha256) ?? (await readSmallBlob(blobs, entry));
+    if (!bytes) return null;
+    const body = request.method === "HEAD" ? null : range ? bytes.subarray(range.offset, range.offset + range.length) : bytes;
+    return new Response(body, { status, headers, encodeBody: "manual" });
+  }
   if (request.method === "HEAD") {
     const exists = await blobs.head(entry.blobKey);
     return exists ? new Response(null, { status, headers }) : null;
@@ -43,6 +50,16 @@ export async function serveEntry(
   const blob = await blobs.get(entry.blobKey, range ?? undefined);
   if (!blob?.body) return null;
   return new Response(blob.body, { status, headers, encodeBody: "manual" });
+}
+
+/** Reads a small blob whole and keeps it in the isolate for the next hits. */
+async function readSmallBlob(blobs: BlobStore, entry: IndexEntry): Promise<Uint8Array | null> {
+  const blob = await blobs.get(entry.blobKey);
+  if (!blob?.body) return null;
+  const bytes = new Uint8Array(await new Response(blob.body).arrayBuffer());
+  if (bytes.byteLength !== entry.size) return null;
+  keepHot(entry.sha256, bytes);
+  return bytes;
 }
 
 export function entryHeaders(entry: IndexEntry, options: ServeOptions): Headers {
