@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the proxy against its runtime's empty handler, nginx proxy_cache and the origin
- * directly, all on loopback in one run; prints one markdown table and the targets. See bench/README.md.
+ * directly, all on loopback in one run; prints one markdown table and the targets, then a second one
+ * with real clients (bench/clients.ts). BENCH_ONLY=cache|clients runs one of them. See bench/README.md.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
@@ -8,12 +9,16 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { countRedisCommands, createDatabase, perRequest, readPostgresCounts, startRedis, STATS_SETTLE_MS } from "./backends.ts";
-import { benchConfig, formatSize, type BenchConfig } from "./config.ts";
+import { clientBench, missingClientTools } from "./clients.ts";
+import { benchConfig, benchSections, clientBenchConfig, formatSize, type BenchConfig } from "./config.ts";
 import { hitLoop, median, transfer, wrk, type Transfer, type WrkResult } from "./load.ts";
 import { startNginx } from "./nginx.ts";
 import { available, Cleanup } from "./processes.ts";
 import { emptyOnMiniflare, emptyOnWrangler, proxyOnMiniflare, proxyOnWrangler, rssMiB, type Running } from "./runtimes.ts";
 import { fmt, Table } from "./table.ts";
+
+/** Tables the stats recorder writes in its batched flush; anything else would be the hit path itself. */
+const STATS_TABLES = new Set(["usage_minutes", "artifact_usage_hours", "artifacts", "events"]);
 
 const MiB = 1 << 20;
 const FILES = { small: "small.bin", large: "large.bin", huge: "huge.bin" } as const;
@@ -51,11 +56,17 @@ const targets: { name: string; measured: string; pass: boolean }[] = [];
 /** The huge miss's TTFB (Miniflare only), for the size-independence target. */
 let hugeTtfb: number | null = null;
 
+const sections = benchSections(process.env);
 const missing: string[] = [];
-for (const tool of ["wrk", "curl", "nginx", "redis-server"]) if (!(await available(tool))) missing.push(tool);
+if (sections.cache) for (const tool of ["wrk", "curl", "nginx", "redis-server"]) if (!(await available(tool))) missing.push(tool);
 if (missing.length) {
   console.error(`bench: missing ${missing.join(", ")}. On Debian: sudo apt-get install -y ${missing.join(" ")}`);
   console.error("bench: it also needs PostgreSQL on 127.0.0.1:5432 (trust auth; BENCH_POSTGRES_ADMIN_URL to change).");
+  process.exit(2);
+}
+const missingClients = sections.clients ? await missingClientTools() : [];
+if (missingClients.length) {
+  console.error(`bench: the real-client section is missing ${missingClients.join(", ")}`);
   process.exit(2);
 }
 
@@ -64,7 +75,8 @@ cleanup.onSignals();
 const loadBefore = loadavg()[0]!;
 let failed = false;
 try {
-  await main();
+  if (sections.cache) await main();
+  if (sections.clients) await clientBench(cleanup, clientBenchConfig(process.env));
 } catch (error) {
   failed = true;
   console.error(error);
@@ -231,19 +243,29 @@ async function measureHitCosts(
   table.set("hit", "Postgres table scans per hit", column, `${fmt(reads.total, 3)} (${reads.detail})`);
   table.set("hit", "Postgres sessions · rows written per hit", column, `${per(sessions)} · ${fmt(writes.total, 3)} (${writes.detail})`);
   table.set("hit", "state-store commands per hit (Redis)", COLUMNS.ratio, "target ≤ 1");
-  table.set("hit", "Postgres sessions · rows written per hit", COLUMNS.ratio, "target 0 queries");
+  table.set("hit", "Postgres sessions · rows written per hit", COLUMNS.ratio, "target 0 on the hit path (batched stats flush only)");
+  // The budget (design.md): one state read per hit — the index entry — plus the isolate's config
+  // version check, at most one per 2 s per isolate whatever the load.
+  const indexReads = (redis.get("get idx") ?? 0) / count;
+  const configChecks = redis.get("get config") ?? 0;
+  const otherCommands = [...redis].filter(([name]) => name !== "get idx" && name !== "get config").reduce((sum, [, n]) => sum + n, 0);
   targets.push({
-    name: `hit state-store round trips ≤ 1 (${runtime})`,
-    measured: `${fmt(state.total, 3)} commands per hit: ${state.detail} (get idx = the index entry; get config = the config version check, every 2 s per isolate, amortised)`,
-    pass: state.total <= 1,
+    name: `hit state-store round trips ≤ 1 (${runtime}): one index read per hit, config check ≤ 1 per 2 s per isolate`,
+    measured: `${fmt(state.total, 3)} commands per hit: ${state.detail}; ${configChecks} config checks in ${seconds.toFixed(1)} s`,
+    pass: indexReads <= 1 && otherCommands === 0 && configChecks <= Math.ceil(seconds / 2) + 1,
   });
   // The Worker connects to Postgres per request and only when it queries: sessions count every query's origin.
+  // A hit's own path must make none; what Postgres may see is the stats recorder's batched flush after
+  // responses (design: "written after the response, batched"), at most about one per second per isolate.
+  const touched = [...new Set([...reads.detail.matchAll(/(\w+) \d/g), ...writes.detail.matchAll(/(\w+) \d/g)].map((m) => m[1]!))];
+  const onlyStats = touched.every((table) => STATS_TABLES.has(table));
+  const flushBudget = Math.ceil(seconds) + 2;
   targets.push({
-    name: `hit Postgres queries = 0 (${runtime})`,
+    name: `hit path Postgres queries = 0 (${runtime}): only the batched stats flush (≤ 1/s) touches Postgres`,
     measured:
-      `${per(sessions)} sessions per hit; tables touched: reads ${reads.detail}, rows written ${writes.detail} ` +
-      `(usage tables: the request recorder's batched flush, not the hit's own path)`,
-    pass: sessions === 0,
+      `${sessions} sessions in ${seconds.toFixed(1)} s for ${count} hits (${per(sessions)} per hit; budget ${flushBudget}); ` +
+      `tables touched: ${touched.join(", ") || "none"}`,
+    pass: onlyStats && sessions <= flushBudget,
   });
   if (proxy.workerdPid === null) return;
   const rss = await rssOverHits(proxy.workerdPid, url);

@@ -9,8 +9,9 @@ const usage = new UsageBuffer();
 
 /** Stats keep 7 days; older counters and events are pruned now and then by a writer. */
 const RETENTION_MS = 8 * 24 * 3600_000;
-const PRUNE_EVERY = 200;
-let writesSincePrune = 0;
+/** How often an isolate prunes: old rows are few and harmless, a query per request is not. */
+const PRUNE_EVERY_MS = 15 * 60_000;
+let lastPrune = Date.now();
 
 /**
  * The Observer behind the management API: fetch events go to the event log, served requests
@@ -82,8 +83,8 @@ export class Recorder implements Observer {
     this.#events = [];
     const writes: Promise<unknown>[] = [this.#stores.meta.appendEvents(events)];
     if (usage.due()) writes.push(this.flushUsage());
-    if (++writesSincePrune >= PRUNE_EVERY) {
-      writesSincePrune = 0;
+    if (Date.now() - lastPrune >= PRUNE_EVERY_MS) {
+      lastPrune = Date.now();
       writes.push(this.#stores.meta.prune(new Date(Date.now() - RETENTION_MS)));
     }
     await Promise.all(writes);
