@@ -22,13 +22,7 @@ export interface ArtifactRecord {
 export type ConfigKind = "remotes" | "virtuals";
 
 /** A cached object as the management API lists it. */
-export interface ArtifactRow {
-  path: string;
-  cacheKey: string;
-  sha256: string;
-  size: number;
-  contentType: string;
-  fetchedAt: Date;
+export interface ArtifactRow extends Omit<ArtifactRecord, "remote"> {
   lastAccess: Date | null;
   hits: number;
 }

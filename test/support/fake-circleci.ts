@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { LoopbackServer } from "./loopback-server.ts";
 
 /** One job (v1.1: build) of a fake project. */
 export interface FakeBuild {
@@ -38,12 +38,10 @@ export class FakeCircleCI {
   /** v2 list page size, small so tests walk `next_page_token`. */
   pageSize = 2;
   #projects = new Map<string, FakeProject>();
-  #server: Server | null = null;
-  #sockets = new Set<Socket>();
-  #port = 0;
+  readonly #server = new LoopbackServer((req, res) => this.#handle(req, res));
 
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return this.#server.url;
   }
 
   project(org: string, repo: string, options: { private?: boolean } = {}): this {
@@ -67,21 +65,13 @@ export class FakeCircleCI {
   }
 
   async start(): Promise<this> {
-    this.#server = createServer((req, res) => this.#handle(req, res));
-    this.#server.on("connection", (socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.#server!.listen(this.#port, "127.0.0.1", resolve));
-    this.#port = (this.#server.address() as AddressInfo).port;
+    await this.#server.start();
     return this;
   }
 
   /** Down: connections refused until started again (on the same port). */
-  async stop(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
-    this.#server = null;
+  stop(): Promise<void> {
+    return this.#server.stop();
   }
 
   #project(org: string, repo: string): FakeProject {

@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { gzipSync } from "node:zlib";
+import { LoopbackServer } from "./loopback-server.ts";
 
 /** How the origin answers one path. */
 export interface OriginFile {
@@ -27,16 +27,14 @@ export class Origin {
   readonly requests: { method: string; path: string; headers: IncomingMessage["headers"] }[] = [];
   /** When set, every request is answered with this status. */
   failWith: number | null = null;
-  #server: Server | null = null;
-  #sockets = new Set<Socket>();
-  #port = 0;
+  readonly #server = new LoopbackServer((req, res) => void this.#handle(req, res));
 
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return this.#server.url;
   }
 
   get port(): number {
-    return this.#port;
+    return this.#server.port;
   }
 
   count(path: string, method = "GET"): number {
@@ -54,22 +52,14 @@ export class Origin {
     return this.serve(path, { body: "", status: 302, headers: { location } });
   }
 
-  async start(port = this.#port): Promise<this> {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.on("connection", (socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.#server!.listen(port, "127.0.0.1", resolve));
-    this.#port = (this.#server.address() as AddressInfo).port;
+  async start(port?: number): Promise<this> {
+    await this.#server.start(port);
     return this;
   }
 
   /** Stops listening and drops open connections: the upstream is down (connection refused). */
-  async stop(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
-    this.#server = null;
+  stop(): Promise<void> {
+    return this.#server.stop();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
