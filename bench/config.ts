@@ -21,11 +21,7 @@ const MiB = 1 << 20;
 
 export function benchConfig(env: Record<string, string | undefined>): BenchConfig {
   const quick = env.BENCH_QUICK === "1";
-  const number = (name: string, full: number, smoke: number) => {
-    const value = env[name] === undefined ? (quick ? smoke : full) : Number(env[name]);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-    return value;
-  };
+  const number = envNumber(env);
   const runtimes = (env.BENCH_RUNTIMES ?? "miniflare,wrangler").split(",").map((name) => name.trim());
   for (const name of runtimes) if (name !== "miniflare" && name !== "wrangler") throw new Error(`BENCH_RUNTIMES: unknown runtime '${name}'`);
   return {
@@ -40,6 +36,45 @@ export function benchConfig(env: Record<string, string | undefined>): BenchConfi
     hits: number("BENCH_HITS", 10_000, 1_000),
     nginxWorkers: number("BENCH_NGINX_WORKERS", 1, 1),
     runtimes: runtimes as BenchConfig["runtimes"],
+  };
+}
+
+/** The real-client section (bench/clients.ts): npm, pip and skopeo through the proxy and its peers. */
+export interface ClientBenchConfig {
+  quick: boolean;
+  /** Timed warm runs per client and path (the median is reported). */
+  runs: number;
+  npmPackages: number;
+  pipWheels: number;
+  imageBytes: number;
+}
+
+export function clientBenchConfig(env: Record<string, string | undefined>): ClientBenchConfig {
+  const quick = env.BENCH_QUICK === "1";
+  const number = envNumber(env);
+  return {
+    quick,
+    runs: number("BENCH_CLIENT_RUNS", 5, 3),
+    npmPackages: number("BENCH_NPM_PACKAGES", 20, 5),
+    pipWheels: number("BENCH_PIP_WHEELS", 20, 5),
+    imageBytes: number("BENCH_IMAGE_MIB", 50, 10) * MiB,
+  };
+}
+
+/** Which tables a run prints: `BENCH_ONLY=cache` or `clients` for one of them, both by default. */
+export function benchSections(env: Record<string, string | undefined>): { cache: boolean; clients: boolean } {
+  const only = env.BENCH_ONLY;
+  if (only !== undefined && only !== "cache" && only !== "clients") throw new Error(`BENCH_ONLY: '${only}' is neither 'cache' nor 'clients'`);
+  return { cache: only !== "clients", clients: only !== "cache" };
+}
+
+/** A positive number from the environment, or the full run's or the smoke run's default. */
+function envNumber(env: Record<string, string | undefined>): (name: string, full: number, smoke: number) => number {
+  const quick = env.BENCH_QUICK === "1";
+  return (name, full, smoke) => {
+    const value = env[name] === undefined ? (quick ? smoke : full) : Number(env[name]);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+    return value;
   };
 }
 

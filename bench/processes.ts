@@ -7,13 +7,30 @@ import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process"
 export class Cleanup {
   readonly #steps: { name: string; run: () => Promise<unknown> }[] = [];
   #running = false;
+  #unwinding: Promise<void> | null = null;
+  readonly #abort = new AbortController();
+
+  /** Aborted when everything is being stopped: short commands in flight (client runs) pass it to be killed too. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
 
   defer(name: string, run: () => Promise<unknown>): void {
     this.#steps.push({ name, run });
   }
 
-  /** Runs the steps registered after `mark` (a value from `mark()`), newest first. */
-  async unwind(mark = 0): Promise<void> {
+  /**
+   * Runs the steps registered after `mark` (a value from `mark()`), newest first; without a
+   * mark, every step: the end of the run.
+   */
+  async unwind(mark?: number): Promise<void> {
+    if (mark !== undefined) return this.#unwindFrom(mark);
+    // A Ctrl-C unwinds while the run's own error path may unwind too: both wait for the same one.
+    this.#abort.abort();
+    return (this.#unwinding ??= this.#unwindFrom(0));
+  }
+
+  async #unwindFrom(mark: number): Promise<void> {
     while (this.#steps.length > mark) {
       const step = this.#steps.pop()!;
       await step.run().catch((error: Error) => console.error(`cleanup: ${step.name}: ${error.message}`));
@@ -26,14 +43,22 @@ export class Cleanup {
 
   /** Ctrl-C and kill stop everything started so far before exiting. */
   onSignals(): void {
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-      process.on(signal, () => {
-        if (this.#running) return;
-        this.#running = true;
-        console.error(`\n${signal}: stopping everything the benchmark started…`);
-        void this.unwind().finally(() => process.exit(130));
-      });
-    }
+    const signals: string[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+    const handler = (signal: string) => {
+      if (this.#running) return;
+      this.#running = true;
+      console.error(`\n${signal}: stopping everything the benchmark started…`);
+      void this.unwind().finally(() => process.exit(130));
+    };
+    for (const signal of signals) process.on(signal, handler);
+    // Miniflare's exit hook answers these signals with an immediate process.exit, which would cut
+    // the unwind short (children and temp files left behind). The benchmark owns them: its unwind
+    // disposes Miniflare, and Miniflare's own "exit" hook still kills workerd on any exit.
+    process.on("newListener", (event: string | symbol, listener: unknown) => {
+      if (typeof event === "string" && signals.includes(event) && listener !== handler) {
+        queueMicrotask(() => process.removeListener(event, listener as () => void));
+      }
+    });
   }
 
   /** A long-running child, killed (with its process group) at cleanup. */
@@ -60,9 +85,9 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Runs a short command to completion (bounded by `timeoutMs`) and returns its stdout. */
-export function run(command: string, args: string[], timeoutMs: number): Promise<string> {
+export function run(command: string, args: string[], timeoutMs: number, options: Pick<SpawnOptions, "env" | "cwd" | "signal"> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, killSignal: "SIGKILL" });
+    const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, killSignal: "SIGKILL" });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));

@@ -1,7 +1,6 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -9,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, sleep } from "../support/http.ts";
 import { Origin } from "../support/origin.ts";
 import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
+import { npm as cleanNpm, publishPackage, startVerdaccio, writePublisherNpmrc, type PackageSource, type Verdaccio } from "../support/verdaccio.ts";
 
 const run = promisify(execFile);
-const VERDACCIO = join(import.meta.dirname, "../../node_modules/verdaccio/bin/verdaccio");
 
 interface Lockfile {
   packages: Record<string, { version?: string; resolved?: string; integrity?: string }>;
@@ -24,44 +23,29 @@ interface Lockfile {
 describe("npm through the proxy with npm and verdaccio", () => {
   const remote = uniqueName("npm");
   let work: string;
-  let verdaccio: ChildProcess | null = null;
+  let verdaccio: Verdaccio | null = null;
   let upstream: string;
   let stack: TestStack;
   const published = new Map<string, Buffer>();
 
   const registry = () => `${stack.url}/api/v1/remote/${remote}/`;
 
-  /** npm with nothing from this machine's or the caller's npm configuration. */
-  const npm = async (cwd: string, args: string[], userconfig: string) => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [name, value] of Object.entries(process.env)) if (!/^npm_/i.test(name)) env[name] = value;
-    const common = ["--userconfig", userconfig, "--globalconfig", join(work, "empty-npmrc"), "--update-notifier=false", "--audit=false", "--fund=false"];
-    return run("npm", [...args, ...common], { cwd, env, timeout: 120_000 });
-  };
+  const npm = (cwd: string, args: string[], userconfig: string) => cleanNpm(cwd, args, { userconfig, globalconfig: join(work, "empty-npmrc") });
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "npm-e2e-"));
     await writeFile(join(work, "empty-npmrc"), "");
-    upstream = await startVerdaccio(work);
-
-    // verdaccio lets anyone register; the token is what `npm publish` needs.
-    const user = await fetch(`${upstream}/-/user/org.couchdb.user:tester`, {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: "tester", password: "tester-password" }),
-    });
-    const { token } = (await user.json()) as { token: string };
+    verdaccio = await startVerdaccio(work);
+    upstream = verdaccio.url;
     const publisherRc = join(work, "publisher-npmrc");
-    await writeFile(publisherRc, `//${new URL(upstream).host}/:_authToken=${token}\n`);
-    for (const pkg of [
-      { name: "@demo/util", dir: "util", dependencies: {}, main: "module.exports = (name) => `hello, ${name}`;\n" },
-      { name: "demo-greeter", dir: "greeter", dependencies: { "@demo/util": "^1.0.0" }, main: "module.exports = require('@demo/util')('npm');\n" },
-    ]) {
+    await writePublisherNpmrc(upstream, publisherRc);
+    const packages: (PackageSource & { dir: string })[] = [
+      { name: "@demo/util", dir: "util", version: "1.0.0", dependencies: {}, main: "module.exports = (name) => `hello, ${name}`;\n" },
+      { name: "demo-greeter", dir: "greeter", version: "1.0.0", dependencies: { "@demo/util": "^1.0.0" }, main: "module.exports = require('@demo/util')('npm');\n" },
+    ];
+    for (const pkg of packages) {
       const dir = join(work, "packages", pkg.dir);
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, "package.json"), JSON.stringify({ name: pkg.name, version: "1.0.0", main: "index.js", dependencies: pkg.dependencies }));
-      await writeFile(join(dir, "index.js"), pkg.main);
-      await npm(dir, ["publish", "--registry", `${upstream}/`, "--access", "public"], publisherRc);
+      await publishPackage(upstream, dir, pkg, { userconfig: publisherRc, globalconfig: join(work, "empty-npmrc") });
       const { stdout } = await npm(dir, ["pack", "--json", "--pack-destination", work], publisherRc);
       const [packed] = JSON.parse(stdout) as { filename: string }[];
       published.set(pkg.name, await readFile(join(work, packed!.filename)));
@@ -74,7 +58,7 @@ describe("npm through the proxy with npm and verdaccio", () => {
 
   afterAll(async () => {
     await stack?.destroy();
-    verdaccio?.kill();
+    await verdaccio?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -121,52 +105,14 @@ describe("npm through the proxy with npm and verdaccio", () => {
   });
 
   it("keeps installing from the cache with a clean npm cache once verdaccio is gone", async () => {
-    verdaccio?.kill();
+    await verdaccio?.stop();
     await eventually(async () => {
       await expect(fetch(`${upstream}/-/ping`)).rejects.toThrow();
     });
     await sleep(1_200); // past mutable_ttl: packuments are now served stale
     expectLockThroughProxy(await install("offline"));
   });
-
-  async function startVerdaccio(dir: string): Promise<string> {
-    const port = await freePort();
-    const config = join(dir, "verdaccio.yaml");
-    await writeFile(
-      config,
-      [
-        `storage: ${join(dir, "storage")}`,
-        "auth:",
-        "  htpasswd:",
-        `    file: ${join(dir, "htpasswd")}`,
-        "uplinks: {}",
-        "packages:",
-        "  '**':",
-        "    access: $all",
-        "    publish: $authenticated",
-        "log: { type: stdout, format: pretty, level: warn }",
-        "",
-      ].join("\n"),
-    );
-    verdaccio = spawn(process.execPath, [VERDACCIO, "--config", config, "--listen", `127.0.0.1:${port}`], { stdio: "ignore" });
-    const url = `http://127.0.0.1:${port}`;
-    await eventually(async () => {
-      expect((await fetch(`${url}/-/ping`)).status).toBe(200);
-    }, 60_000);
-    return url;
-  }
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A registry whose packument declares an integrity its tarball does not have (verdaccio never would). */
 describe("npm tarball integrity", () => {

@@ -171,12 +171,17 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Runs skopeo against plain-http registries (no TLS, no signature policy); throws with its stderr on failure. */
-export async function skopeo(...args: string[]): Promise<string> {
+/** skopeo's arguments for plain-http registries (no TLS, no signature policy). */
+export function skopeoArgs(...args: string[]): string[] {
   const [command, ...rest] = args;
   const tls = command === "copy" ? ["--src-tls-verify=false", "--dest-tls-verify=false"] : ["--tls-verify=false"];
+  return ["--insecure-policy", command!, ...tls, ...rest];
+}
+
+/** Runs skopeo against plain-http registries; throws with its stderr on failure. */
+export async function skopeo(...args: string[]): Promise<string> {
   try {
-    const { stdout } = await run("skopeo", ["--insecure-policy", command!, ...tls, ...rest], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+    const { stdout } = await run("skopeo", skopeoArgs(...args), { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
     return stdout;
   } catch (error) {
     const { stderr, message } = error as { stderr?: string; message: string };

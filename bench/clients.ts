@@ -1,0 +1,70 @@
+import { access } from "node:fs/promises";
+import { loadavg } from "node:os";
+import { resolve } from "node:path";
+import type { ClientPath, ClientResult } from "./client-runs.ts";
+import { formatSize, type ClientBenchConfig } from "./config.ts";
+import { npmBench } from "./npm-bench.ts";
+import { pipBench } from "./pip-bench.ts";
+import { available, run, type Cleanup } from "./processes.ts";
+import { skopeoBench } from "./skopeo-bench.ts";
+import { fmt, Table } from "./table.ts";
+
+const VERDACCIO = resolve(import.meta.dirname, "../node_modules/verdaccio/bin/verdaccio");
+const COLUMNS: Record<ClientPath | "ratio", string> = {
+  proxy: "artifactapi-edge",
+  peer: "the ecosystem's own cache",
+  direct: "upstream direct",
+  ratio: "ratios (warm median)",
+};
+
+/** What the client section needs and how to get it, for whatever is missing. */
+export async function missingClientTools(): Promise<string[]> {
+  const missing: string[] = [];
+  if (!(await available("npm"))) missing.push("npm (comes with Node)");
+  if (!(await access(VERDACCIO).then(() => true, () => false))) missing.push("verdaccio (npm install: it is a devDependency)");
+  if (!(await run("python3", ["-m", "pip", "--version"], 30_000).then(() => true, () => false))) missing.push("python3 with pip (apt-get install -y python3-pip)");
+  for (const tool of ["skopeo", "docker-registry"]) if (!(await available(tool))) missing.push(`${tool} (apt-get install -y ${tool})`);
+  return missing;
+}
+
+/**
+ * Real clients through the proxy, through each ecosystem's own pull-through cache and straight
+ * from the upstream, all on loopback; prints the second table of `npm run bench`.
+ */
+export async function clientBench(cleanup: Cleanup, config: ClientBenchConfig): Promise<void> {
+  const loadBefore = loadavg()[0]!;
+  const table = new Table(Object.values(COLUMNS));
+  const sections = [
+    { scenario: `npm install, ${config.npmPackages} packages (own cache: verdaccio uplink, maxage 60m)`, measure: npmBench },
+    { scenario: `pip download, ${config.pipWheels} wheels (PEP 503 tree on python3 -m http.server)`, measure: pipBench },
+    { scenario: `skopeo copy, ${formatSize(config.imageBytes)} image (own cache: distribution proxy:)`, measure: skopeoBench },
+  ];
+  for (const { scenario, measure } of sections) {
+    const mark = cleanup.mark();
+    fill(table, scenario, await measure(cleanup, config));
+    await cleanup.unwind(mark);
+  }
+  const loadAfter = loadavg()[0]!;
+  console.log(`\n## artifactapi-edge with real clients (${config.quick ? "BENCH_QUICK smoke run" : "full run"}, loopback, ${new Date().toISOString()})\n`);
+  console.log(table.render());
+  console.log(
+    `\nEach path warmed by one run, then ${config.runs} warm runs per path, interleaved; times are the client command's wall clock ` +
+      `(process start to exit) from a clean client state (new project and npm cache, --no-cache-dir, new skopeo dir:). ` +
+      `Upstream requests are counted by a forwarder in front of the upstream (the direct npm and pip runs go to the upstream without it). ` +
+      `The proxy runs as \`npm start\` does with no backend variables (embedded backends). ` +
+      `Load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after.`,
+  );
+}
+
+function fill(table: Table, scenario: string, result: ClientResult): void {
+  for (const path of ["proxy", "peer", "direct"] as const) {
+    const timing = result[path];
+    if (!timing) continue;
+    table.set(scenario, "first (cold) run ms", COLUMNS[path], fmt(timing.coldMs));
+    table.set(scenario, "warm run ms (median)", COLUMNS[path], fmt(timing.medianMs));
+    table.set(scenario, "upstream requests per warm run", COLUMNS[path], timing.upstreamPerRun === null ? "not counted" : fmt(timing.upstreamPerRun, Number.isInteger(timing.upstreamPerRun) ? 0 : 2));
+  }
+  const direct = result.direct?.medianMs;
+  const ratio = (path: "proxy" | "peer") => (result[path] && direct ? `${path === "proxy" ? "proxy" : "own cache"}/direct ${fmt(result[path].medianMs / direct)}` : null);
+  table.set(scenario, "warm run ms (median)", COLUMNS.ratio, [ratio("proxy"), ratio("peer")].filter(Boolean).join(" · "));
+}
