@@ -10,6 +10,9 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    // CI also keeps a JSON report, from which .ci/run prints the plain "N passed, N failed" line.
+    reporters: process.env.CI ? ["default", "json"] : ["default"],
+    outputFile: { json: ".test-results.json" },
     projects: [
       {
         test: {
