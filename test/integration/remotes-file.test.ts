@@ -46,3 +46,14 @@ it("refuses an invalid file as a whole and keeps what was there", async () => {
   stack = await stack.restart({ tools: { base_url: "https://tools.example.org", description: "added to the file" } });
   expect(await remoteNames()).toEqual(["mirror: from the API", "tools: added to the file"]);
 });
+
+it("refuses an oversized management body with 413 and stores nothing", async () => {
+  const huge = await fetch(`${stack.url}/api/v2/remotes/huge`, {
+    method: "PUT",
+    headers: auth,
+    body: JSON.stringify({ base_url: "https://huge.example.org", description: "x".repeat(1024 * 1024) }),
+  });
+  expect(huge.status).toBe(413);
+  expect((await json(huge)).error.code).toBe("BODY_TOO_LARGE");
+  expect((await fetch(`${stack.url}/api/v2/remotes/huge`, { headers: auth })).status).toBe(404);
+});

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../../app.ts";
 import { managementDenied } from "../../auth.ts";
+import { jsonError } from "../../errors.ts";
 import { configRoutes } from "./configs.ts";
 import { eventsRoutes } from "./events.ts";
 import { objectsRoutes } from "./objects.ts";
@@ -9,10 +11,19 @@ import { prefetchRoutes } from "./prefetch.ts";
 import { probeRoutes } from "./probe.ts";
 import { statsRoutes } from "./stats.ts";
 
+const MAX_BODY_BYTES = 256 * 1024;
+
 /** `/api/v2`: every endpoint needs a token, except /api/v2/health (routes/health.ts, matched first). */
 export const managementRoutes = new Hono<AppEnv>();
 
 managementRoutes.use(async (c, next) => (managementDenied(c.env, c.req.raw) ?? (await next())));
+// Config documents are small; a larger body is refused before it is read into memory.
+managementRoutes.use(
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => jsonError(413, "BODY_TOO_LARGE", `request bodies are limited to ${MAX_BODY_BYTES / 1024} KiB`),
+  }),
+);
 
 managementRoutes.route("/remotes", objectsRoutes);
 managementRoutes.route("/remotes", configRoutes("remotes"));
