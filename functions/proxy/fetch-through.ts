@@ -79,9 +79,12 @@ async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Respons
   // Between our miss and our lock another leader may have committed.
   const current = await readEntry(state, job.indexKey);
   if (current && isFresh(current)) {
-    await release();
     const served = await serve(ctx, job, current);
-    if (served) return served;
+    if (served) {
+      await release();
+      return served;
+    }
+    // Its blob is gone: fetch again, still holding the lock.
   }
 
   const openFor = await breakerOpenFor(state, job.remote);
