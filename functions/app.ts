@@ -1,31 +1,38 @@
 import { Hono } from "hono";
 import { Background } from "./background.ts";
-import type { Env } from "./env.ts";
 import { currentRemotes } from "./config/cache.ts";
+import type { AppEnv, RequestScope } from "./context.ts";
 import { jsonError } from "./errors.ts";
 import { canonicalPath, remoteForHost } from "./hostnames.ts";
-import type { Observer } from "./observe.ts";
 import { Recorder } from "./observe/recorder.ts";
 import { dockerRoutes } from "./routes/docker.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { managementRoutes } from "./routes/management/index.ts";
 import { remoteRoutes } from "./routes/remote.ts";
-import { createStores, type Stores } from "./stores.ts";
-
-export interface AppEnv {
-  Bindings: Env;
-  Variables: { stores: Stores; background: Background; observer: Observer };
-}
+import { createStores } from "./stores.ts";
 
 export const app = new Hono<AppEnv>();
 
+/**
+ * Requests a mapped hostname re-dispatched on their canonical path, with the scope the first
+ * pass opened: the stores are opened once per request and closed once, after background work.
+ */
+const redispatched = new WeakMap<Request, RequestScope>();
+
 /** Stores are opened per request (Workers cannot share sockets across requests) and closed after background work. */
 app.use(async (c, next) => {
+  const inherited = redispatched.get(c.req.raw);
+  if (inherited) {
+    c.set("stores", inherited.stores);
+    c.set("background", inherited.background);
+    c.set("observer", inherited.observer);
+    return next();
+  }
   const stores = createStores(c.env);
   const background = new Background();
+  const recorder = new Recorder(stores, background);
   c.set("stores", stores);
   c.set("background", background);
-  const recorder = new Recorder(stores, background);
   c.set("observer", recorder);
   try {
     await next();
@@ -35,11 +42,9 @@ app.use(async (c, next) => {
   }
 });
 
-/** Requests already rewritten from a mapped hostname, so they are not rewritten twice. */
-const rewritten = new WeakSet<Request>();
-
+/** A hostname mapped to a remote serves it at the root: the request is answered on its canonical path. */
 app.use(async (c, next) => {
-  if (rewritten.has(c.req.raw)) return next();
+  if (redispatched.has(c.req.raw)) return next();
   const host = c.req.header("x-forwarded-host") ?? c.req.header("host") ?? new URL(c.req.url).host;
   const remote = remoteForHost((await currentRemotes(c.var.stores)).values(), host);
   const url = new URL(c.req.url);
@@ -47,7 +52,7 @@ app.use(async (c, next) => {
   if (!path) return next();
   url.pathname = path;
   const request = new Request(url, c.req.raw);
-  rewritten.add(request);
+  redispatched.set(request, { stores: c.var.stores, background: c.var.background, observer: c.var.observer });
   return app.fetch(request, c.env, c.executionCtx);
 });
 

@@ -11,12 +11,12 @@ import {
   type Artifact,
   type ArtifactRequest,
 } from "../../providers/circleci.ts";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../context.ts";
 import type { RemoteConfig } from "../config/schema.ts";
 import { jsonError } from "../errors.ts";
 import { contentTypeFor } from "../proxy/content-type.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
-import { proxyContext } from "../routes/remote.ts";
+import { proxyContext } from "../context.ts";
 import type { StateStore } from "../../infra/state/types.ts";
 import { CircleError, listArtifacts, recentBuilds, withCircleToken, type CircleClient } from "./api.ts";
 

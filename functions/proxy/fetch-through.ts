@@ -1,8 +1,5 @@
-import type { Background } from "../background.ts";
-import type { Env } from "../env.ts";
-import type { Observer } from "../observe.ts";
+import type { ProxyContext } from "../context.ts";
 import { jsonError } from "../errors.ts";
-import type { Stores } from "../stores.ts";
 import { fanOut, type StoredBlob } from "./blob-writer.ts";
 import { breakerOpenFor, upstreamAnswered, upstreamFailed } from "./breaker.ts";
 import { contentTypeFor } from "./content-type.ts";
@@ -15,13 +12,6 @@ import { fetchUpstream, UpstreamError, type UpstreamRequest } from "./upstream.t
 const LEASE_MS = 30_000;
 /** How long a request waits for another request's fetch of the same key before giving up. */
 const MAX_WAIT_MS = 10 * 60_000;
-
-export interface ProxyContext {
-  stores: Stores;
-  env: Env;
-  background: Background;
-  observer: Observer;
-}
 
 /** A plan plus the state-store keys derived from it. */
 interface Job extends FetchPlan {

@@ -14,7 +14,7 @@ import {
   type RegistryErrorCode,
   type RegistryPath,
 } from "../../providers/docker.ts";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../context.ts";
 import { mayReadRemote } from "../auth.ts";
 import { currentRemotes } from "../config/cache.ts";
 import { registryFetch } from "../docker/registry-auth.ts";
@@ -22,7 +22,7 @@ import { fetchThrough } from "../proxy/fetch-through.ts";
 import type { IndexEntry } from "../proxy/index-entry.ts";
 import type { FetchPlan } from "../proxy/plan.ts";
 import { upstreamUrl, type UpstreamRequest } from "../proxy/upstream.ts";
-import { proxyContext } from "./remote.ts";
+import { proxyContext } from "../context.ts";
 
 /**
  * The registry v2 API for `package: docker` remotes: `/v2/{remote}/{repository…}/manifests|blobs|tags/…`

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app.ts";
+import type { AppEnv } from "../context.ts";
 import { currentRemotes } from "../config/cache.ts";
 import { NAME, VERSION } from "../version.ts";
 

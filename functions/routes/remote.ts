@@ -1,10 +1,10 @@
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../app.ts";
+import { proxyContext, type AppEnv } from "../context.ts";
 import { remoteReadDenied } from "../auth.ts";
 import { serveCircleArtifact } from "../circleci/route.ts";
 import { currentRemotes } from "../config/cache.ts";
 import { jsonError } from "../errors.ts";
-import { fetchThrough, type ProxyContext } from "../proxy/fetch-through.ts";
+import { fetchThrough } from "../proxy/fetch-through.ts";
 import { planRemotePath } from "../proxy/plan.ts";
 import { proxyBase } from "../proxy/proxy-base.ts";
 
@@ -13,11 +13,6 @@ export const remoteRoutes = new Hono<AppEnv>();
 /** `/api/v1/remote/{name}/{path}`, and the earlier Python version's short form `/api/{name}/{path}`. */
 for (const prefix of ["/api/v1/remote", "/api"]) {
   remoteRoutes.on(["GET", "HEAD"], `${prefix}/:name/*`, (c) => handle(c, prefix));
-}
-
-/** What fetch-through needs from a request's context; shared by every route that proxies. */
-export function proxyContext(c: Context<AppEnv>): ProxyContext {
-  return { stores: c.var.stores, env: c.env, background: c.var.background, observer: c.var.observer };
 }
 
 async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {

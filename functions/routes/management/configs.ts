@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { ConfigKind } from "../../../infra/meta/types.ts";
-import type { AppEnv } from "../../app.ts";
+import type { AppEnv } from "../../context.ts";
 import { CONFIG_VERSION_KEY } from "../../config/cache.ts";
 import { ConfigError, parseRemote, remoteName } from "../../config/schema.ts";
 import { virtualSchema } from "../../config/virtual.ts";

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../../app.ts";
+import type { AppEnv } from "../../context.ts";
 
 /** Records a management action (config change, eviction) for the live stream, after the response. */
 export function logEvent(c: Context<AppEnv>, type: string, remote: string | undefined, data: Record<string, unknown>): void {

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../../app.ts";
+import type { AppEnv } from "../../context.ts";
 import { managementDenied } from "../../auth.ts";
 import { jsonError } from "../../errors.ts";
 import { configRoutes } from "./configs.ts";

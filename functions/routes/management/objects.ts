@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../app.ts";
+import type { AppEnv } from "../../context.ts";
 import { jsonError } from "../../errors.ts";
 import { parseQuery } from "./body.ts";
 import { logEvent } from "./event-log.ts";

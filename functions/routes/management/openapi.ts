@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../app.ts";
+import type { AppEnv } from "../../context.ts";
 import { remoteSchema } from "../../config/schema.ts";
 import { virtualSchema } from "../../config/virtual.ts";
 import { VERSION } from "../../version.ts";

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../app.ts";
+import type { AppEnv } from "../../context.ts";
 import { jsonError } from "../../errors.ts";
 import { fetchThrough } from "../../proxy/fetch-through.ts";
 import { planRemotePath } from "../../proxy/plan.ts";
 import { proxyBase } from "../../proxy/proxy-base.ts";
-import { proxyContext } from "../remote.ts";
+import { proxyContext } from "../../context.ts";
 import { parseBody } from "./body.ts";
 import { expandBraces } from "./expand.ts";
 import { drain, encodePath, storedRemote } from "./stored-remote.ts";

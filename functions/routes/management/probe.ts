@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { decide } from "../../../providers/access.ts";
 import { providers } from "../../../providers/index.ts";
-import type { AppEnv } from "../../app.ts";
+import type { AppEnv } from "../../context.ts";
 import { jsonError } from "../../errors.ts";
 import { indexKey, isFresh, readEntry } from "../../proxy/index-entry.ts";
 import { planRemotePath } from "../../proxy/plan.ts";

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { UsageTotals } from "../../../infra/meta/types.ts";
-import type { AppEnv } from "../../app.ts";
+import type { AppEnv } from "../../context.ts";
 import { Recorder } from "../../observe/recorder.ts";
 import { parseQuery } from "./body.ts";
 

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../../app.ts";
+import type { AppEnv } from "../../context.ts";
 import { parseRemote, type RemoteConfig } from "../../config/schema.ts";
 import { jsonError } from "../../errors.ts";
 
