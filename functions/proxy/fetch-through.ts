@@ -1,6 +1,7 @@
 import type { ProxyContext } from "../context.ts";
 import { jsonError } from "../errors.ts";
-import { fanOut, type StoredBlob } from "./blob-writer.ts";
+import type { StoredBlob } from "../storage/blob-upload.ts";
+import { fanOut } from "./blob-writer.ts";
 import { breakerOpenFor, upstreamAnswered, upstreamFailed } from "./breaker.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { freshUntil, indexKey, isFresh, lockKey, readEntry, writeEntry, type IndexEntry } from "./index-entry.ts";

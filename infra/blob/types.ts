@@ -1,7 +1,7 @@
 /**
  * Blob store: artifact bytes, content-addressed (`blobs/sha256/<hex>`).
  * Adapters stay small (R2 binding, S3 API); the streaming, hashing and multipart
- * decisions live once, in functions/proxy/blob-writer.ts.
+ * decisions live once, in functions/storage/blob-upload.ts.
  */
 export interface BlobRange {
   offset: number;
