@@ -1,4 +1,4 @@
-import type { BlobObject, BlobRange, BlobStore, MultipartUpload } from "./types.ts";
+import type { BlobListing, BlobObject, BlobRange, BlobStore, MultipartUpload } from "./types.ts";
 
 /** Key HEAD-ed by ping(); it need not exist, the call only has to succeed. */
 const PING_KEY = "health/ping";
@@ -22,6 +22,7 @@ export class R2BlobStore implements BlobStore {
     const upload = await this.bucket.createMultipartUpload(key);
     const parts: R2UploadedPart[] = [];
     return {
+      uploadId: upload.uploadId,
       async uploadPart(partNumber, bytes) {
         parts.push(await upload.uploadPart(partNumber, bytes));
       },
@@ -31,6 +32,24 @@ export class R2BlobStore implements BlobStore {
       async abort() {
         await upload.abort();
       },
+    };
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    await this.bucket
+      .resumeMultipartUpload(key, uploadId)
+      .abort()
+      .catch((error: Error) => {
+        // Already completed, aborted or expired: nothing is left to clean up.
+        if (!/NoSuchUpload|not found|does not exist/i.test(error.message)) throw error;
+      });
+  }
+
+  async list(prefix: string, options: { cursor?: string; limit?: number } = {}): Promise<{ objects: BlobListing[]; cursor: string | null }> {
+    const page = await this.bucket.list({ prefix, cursor: options.cursor, limit: options.limit ?? 1000 });
+    return {
+      objects: page.objects.map((object) => ({ key: object.key, size: object.size, uploaded: object.uploaded })),
+      cursor: page.truncated ? page.cursor : null,
     };
   }
 

@@ -7,12 +7,13 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
   type CompletedPart,
 } from "@aws-sdk/client-s3";
-import type { BlobObject, BlobRange, BlobStore, MultipartUpload } from "./types.ts";
+import type { BlobListing, BlobObject, BlobRange, BlobStore, MultipartUpload } from "./types.ts";
 
 export interface S3BlobStoreOptions {
   endpoint?: string;
@@ -62,6 +63,7 @@ export class S3BlobStore implements BlobStore {
     if (!UploadId) throw new Error(`S3 returned no UploadId for ${key}`);
     const parts: CompletedPart[] = [];
     return {
+      uploadId: UploadId,
       async uploadPart(partNumber, bytes) {
         const { ETag } = await client.send(
           new UploadPartCommand({ ...target, UploadId, PartNumber: partNumber, Body: bytes, ContentLength: bytes.byteLength }),
@@ -75,6 +77,25 @@ export class S3BlobStore implements BlobStore {
       async abort() {
         await client.send(new AbortMultipartUploadCommand({ ...target, UploadId }));
       },
+    };
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: uploadId }));
+    } catch (error) {
+      // Already completed, aborted or expired: nothing is left to clean up.
+      if (!isNotFound(error) && (error as { name?: string }).name !== "NoSuchUpload") throw error;
+    }
+  }
+
+  async list(prefix: string, options: { cursor?: string; limit?: number } = {}): Promise<{ objects: BlobListing[]; cursor: string | null }> {
+    const page = await this.#client.send(
+      new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: options.cursor, MaxKeys: options.limit ?? 1000 }),
+    );
+    return {
+      objects: (page.Contents ?? []).map((object) => ({ key: object.Key!, size: object.Size ?? 0, uploaded: object.LastModified ?? new Date(0) })),
+      cursor: page.IsTruncated && page.NextContinuationToken ? page.NextContinuationToken : null,
     };
   }
 

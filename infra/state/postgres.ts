@@ -76,6 +76,24 @@ export class PostgresStateStore implements StateStore {
     return Number(rows[0]?.value);
   }
 
+  async compareAndSet(key: string, expected: string | null, value: string, ttlMs?: number): Promise<boolean> {
+    // Absent: insert, or take over an expired row. Present: replace only the expected live value.
+    const rows =
+      expected === null
+        ? await this.#query(
+            `INSERT INTO state_kv (key, value, expires_at) VALUES ($1, $2, ${expiry("$3")})
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+             WHERE NOT ${LIVE}
+             RETURNING 1`,
+            [key, value, ttlMs ?? null],
+          )
+        : await this.#query(
+            `UPDATE state_kv SET value = $3, expires_at = ${expiry("$4")} WHERE key = $1 AND value = $2 AND ${LIVE} RETURNING 1`,
+            [key, expected, value, ttlMs ?? null],
+          );
+    return rows.length === 1;
+  }
+
   async acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean> {
     // One statement: the row lock taken by ON CONFLICT serialises racers, so exactly one wins.
     const rows = await this.#query(

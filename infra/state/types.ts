@@ -4,7 +4,7 @@
  * Values are strings; callers own their encoding (JSON).
  */
 export interface StateStore {
-  readonly kind: "upstash" | "postgres";
+  readonly kind: "upstash" | "postgres" | "memory";
   get(key: string): Promise<string | null>;
   /** ttlMs omitted = no expiry. */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
@@ -18,6 +18,12 @@ export interface StateStore {
    * counter this call creates expires after it (a window: later increments keep that expiry).
    */
   incr(key: string, ttlMs?: number): Promise<number>;
+  /**
+   * Writes `value` only if the key holds exactly `expected` now (null: only if it is absent or
+   * expired); atomic on the server. True when it wrote. Commits use it so that a slower writer
+   * never overwrites a newer value it has not seen.
+   */
+  compareAndSet(key: string, expected: string | null, value: string, ttlMs?: number): Promise<boolean>;
   /** Take the lease if free or expired. True when `owner` now holds it. */
   acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Extend the lease only while `owner` still holds it. */

@@ -15,6 +15,11 @@ const MSET_BATCH = 500;
 const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
 /** INCR that gives a counter it creates an expiry, in one round trip. */
 const INCR_WINDOW = `local n = redis.call("INCR", KEYS[1]) if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end return n`;
+/** Compare-and-set: ARGV[1] "1" = expect absent, else expect ARGV[2]; ARGV[4] a TTL in ms or "". */
+const COMPARE_AND_SET = `local current = redis.call("GET", KEYS[1])
+if ARGV[1] == "1" then if current then return 0 end elseif current ~= ARGV[2] then return 0 end
+if ARGV[4] == "" then redis.call("SET", KEYS[1], ARGV[3]) else redis.call("SET", KEYS[1], ARGV[3], "PX", ARGV[4]) end
+return 1`;
 /** Compare-and-delete: only the current owner may release. */
 const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
 
@@ -75,6 +80,11 @@ export class UpstashStateStore implements StateStore {
   async incr(key: string, ttlMs?: number): Promise<number> {
     if (ttlMs === undefined) return this.#call((r) => r.incr(key));
     return Number(await this.#call((r) => r.eval(INCR_WINDOW, [key], [String(ttlMs)])));
+  }
+
+  async compareAndSet(key: string, expected: string | null, value: string, ttlMs?: number): Promise<boolean> {
+    const args = [expected === null ? "1" : "0", expected ?? "", value, ttlMs === undefined ? "" : String(ttlMs)];
+    return Number(await this.#call((r) => r.eval(COMPARE_AND_SET, [key], args))) === 1;
   }
 
   async acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean> {

@@ -79,6 +79,31 @@ export function blobStoreContract(name: string, make: () => Promise<BlobStore>):
       expect(await store.head(`${prefix}/aborted`)).toBeNull();
     });
 
+    it("aborts an upload by its id, as a sweep does after its writer died", async () => {
+      const upload = await store.createMultipartUpload(`${prefix}/orphan`);
+      await upload.uploadPart(1, randomBytes(MIN_PART_SIZE));
+      expect(upload.uploadId).toBeTruthy();
+      await store.abortMultipartUpload(`${prefix}/orphan`, upload.uploadId);
+      await expect(upload.complete()).rejects.toThrow();
+      expect(await store.head(`${prefix}/orphan`)).toBeNull();
+      await store.abortMultipartUpload(`${prefix}/orphan`, upload.uploadId);
+    });
+
+    it("lists objects under a prefix in key order, a page at a time", async () => {
+      const keys = ["list/a", "list/b", "list/c/d", "listed-elsewhere"].map((key) => `${prefix}/${key}`);
+      for (const key of keys) await store.put(key, streamOf(body.subarray(0, 10)), 10);
+      const first = await store.list(`${prefix}/list/`, { limit: 2 });
+      expect(first.objects.map((object) => object.key)).toEqual(keys.slice(0, 2));
+      expect(first.objects[0]!.size).toBe(10);
+      expect(first.objects[0]!.uploaded.getTime()).toBeGreaterThan(Date.now() - 600_000);
+      expect(first.cursor).not.toBeNull();
+      const second = await store.list(`${prefix}/list/`, { limit: 2, cursor: first.cursor! });
+      expect(second.objects.map((object) => object.key)).toEqual(keys.slice(2, 3));
+      expect(second.cursor).toBeNull();
+      for (const key of keys) await store.delete(key);
+      expect((await store.list(`${prefix}/list/`)).objects).toEqual([]);
+    });
+
     it("copies an object", async () => {
       await store.copy(`${prefix}/body`, `${prefix}/copy`);
       const object = await store.get(`${prefix}/copy`);

@@ -117,6 +117,31 @@ export function stateStoreContract(name: string, make: () => Promise<StateStore>
       expect(await store.incr(key, SHORT_TTL_MS)).toBe(1);
     });
 
+    it("compare-and-set writes only over the expected value, or over nothing", async () => {
+      const key = `${prefix}cas`;
+      expect(await store.compareAndSet(key, "v0", "v1")).toBe(false);
+      expect(await store.get(key)).toBeNull();
+      expect(await store.compareAndSet(key, null, "v1")).toBe(true);
+      expect(await store.compareAndSet(key, null, "v2")).toBe(false);
+      expect(await store.compareAndSet(key, "v0", "v2")).toBe(false);
+      expect(await store.get(key)).toBe("v1");
+      expect(await store.compareAndSet(key, "v1", "v2", SHORT_TTL_MS)).toBe(true);
+      expect(await store.get(key)).toBe("v2");
+      await sleep(PAST_TTL_MS);
+      expect(await store.get(key)).toBeNull();
+      expect(await store.compareAndSet(key, "v2", "v3")).toBe(false);
+      expect(await store.compareAndSet(key, null, "v3")).toBe(true);
+    });
+
+    it("lets exactly one of 10 concurrent compare-and-sets over the same value win", async () => {
+      const key = `${prefix}cas:race`;
+      await store.set(key, "base");
+      const racers = await Promise.all(Array.from({ length: 10 }, () => open()));
+      const won = await Promise.all(racers.map((racer, i) => racer.compareAndSet(key, "base", `writer-${i}`)));
+      expect(won.filter(Boolean)).toHaveLength(1);
+      expect(await store.get(key)).toBe(`writer-${won.indexOf(true)}`);
+    });
+
     it("grants a lock to exactly one of 10 concurrent clients", async () => {
       const key = `${prefix}lock:race`;
       const racers = await Promise.all(Array.from({ length: 10 }, () => open()));
