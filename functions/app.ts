@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { Background } from "./background.ts";
 import { currentRemotes } from "./config/cache.ts";
 import type { AppEnv, RequestScope } from "./context.ts";
+import { isUnavailable } from "../infra/unavailable.ts";
 import { jsonError } from "./errors.ts";
 import { canonicalPath, remoteForHost } from "./hostnames.ts";
 import { Recorder } from "./observe/recorder.ts";
@@ -63,6 +64,10 @@ app.route("/", dockerRoutes);
 
 app.notFound(() => jsonError(404, "NOT_FOUND", "no such endpoint"));
 app.onError((error) => {
+  if (isUnavailable(error)) {
+    console.error(error.message);
+    return jsonError(503, "BACKEND_UNAVAILABLE", `the ${error.backend} store is unavailable right now; retry later`, { "retry-after": "5" });
+  }
   console.error("unhandled error:", error);
   return jsonError(500, "INTERNAL", "internal error");
 });

@@ -25,25 +25,39 @@ function backendEnv(env: Env): BackendEnv {
   return parsedEnv.backends;
 }
 
-export function createStores(env: Env): Stores {
+export interface StoreOptions {
+  /** Outside workerd (the local launcher in Node): the `ws` package, for the Postgres driver. */
+  webSocketConstructor?: unknown;
+}
+
+/**
+ * The stores for one request (or one launcher step in Node). The blob store is made when first
+ * used, so code that needs only state and metadata (the launcher applying the remotes file)
+ * runs where no R2 binding exists.
+ */
+export function createStores(env: Env, options: StoreOptions = {}): Stores {
   const config = backendEnv(env);
-  const pg = new PgConnection({ databaseUrl: config.DATABASE_URL, wsProxy: config.PG_WS_PROXY });
-  const blobs = config.S3_ENDPOINT
-    ? new S3BlobStore({
-        endpoint: config.S3_ENDPOINT,
-        bucket: config.S3_BUCKET ?? "artifactapi-blobs",
-        accessKeyId: config.S3_ACCESS_KEY_ID ?? "",
-        secretAccessKey: config.S3_SECRET_ACCESS_KEY ?? "",
-        region: config.S3_REGION,
-        forcePathStyle: true,
-      })
-    : new R2BlobStore(requireR2(env));
+  const pg = new PgConnection({ databaseUrl: config.DATABASE_URL, wsProxy: config.PG_WS_PROXY, webSocketConstructor: options.webSocketConstructor });
+  let blobs: BlobStore | null = null;
+  const blobStore = (): BlobStore =>
+    (blobs ??= config.S3_ENDPOINT
+      ? new S3BlobStore({
+          endpoint: config.S3_ENDPOINT,
+          bucket: config.S3_BUCKET ?? "artifactapi-blobs",
+          accessKeyId: config.S3_ACCESS_KEY_ID ?? "",
+          secretAccessKey: config.S3_SECRET_ACCESS_KEY ?? "",
+          region: config.S3_REGION,
+          forcePathStyle: true,
+        })
+      : new R2BlobStore(requireR2(env)));
   const state =
     config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN
       ? new UpstashStateStore({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN })
       : new PostgresStateStore(pg);
   return {
-    blobs,
+    get blobs() {
+      return blobStore();
+    },
     state,
     meta: new PostgresMetadataStore(pg),
     async close() {

@@ -16,7 +16,7 @@ import {
 } from "../../providers/circleci.ts";
 import type { RemoteConfig } from "../config/schema.ts";
 import type { Env } from "../env.ts";
-import { fetchUpstream, UpstreamError } from "../proxy/upstream.ts";
+import { httpUpstream, UpstreamError } from "../proxy/upstream.ts";
 
 /** v1.1 answers at most 100 builds a page; 30 is its default. */
 const V1_PAGE = 30;
@@ -49,9 +49,9 @@ export interface CircleClient {
 }
 
 /**
- * The remote as fetchUpstream should use it: the CircleCI token becomes the auth header, so
- * it goes to the API and the artifact host, never to a host they redirect to (S3), and
- * error messages name its variable, not its value.
+ * The remote as the upstream seam should use it: the CircleCI token becomes the auth header, so
+ * it goes to the API, never to a host it redirects to (S3), and error messages name its
+ * variable, not its value. Artifact downloads get it explicitly (circleArtifactUpstream).
  */
 export function withCircleToken(remote: RemoteConfig): RemoteConfig {
   if (remote.token === undefined && remote.token_env === undefined) return remote;
@@ -128,7 +128,7 @@ async function getJson<T extends z.ZodType>(client: CircleClient, url: URL, sche
   const name = client.remote.name;
   let response: Response;
   try {
-    response = await fetchUpstream(client.remote, client.env, { method: "GET", url, headers: new Headers({ accept: "application/json" }), decodeBody: true });
+    response = await httpUpstream(client.remote, client.env, url, { headers: { accept: "application/json" } }).fetch({ method: "GET" });
   } catch (error) {
     if (!(error instanceof UpstreamError)) throw error;
     throw new CircleError(error.status, error.code, `${name}: CircleCI API: ${error.message}`);

@@ -16,6 +16,7 @@ import type { RemoteConfig } from "../config/schema.ts";
 import { jsonError } from "../errors.ts";
 import { contentTypeFor } from "../proxy/content-type.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
+import { httpUpstream } from "../proxy/upstream.ts";
 import { proxyContext } from "../context.ts";
 import type { StateStore } from "../../infra/state/types.ts";
 import { CircleError, listArtifacts, recentBuilds, withCircleToken, type CircleClient } from "./api.ts";
@@ -61,7 +62,9 @@ export async function serveCircleArtifact(c: Context<AppEnv>, remote: RemoteConf
       cacheKey: buildPath,
       kind: "immutable",
       path: buildPath,
-      upstream: new URL(found.artifact.url),
+      // CircleCI's API named this URL for the project's artifact: its token goes with it (private
+      // projects' artifact hosts need it), never further than the host it redirects to.
+      upstream: httpUpstream(client.remote, c.env, new URL(found.artifact.url), { credentials: client.remote.auth ?? "none" }),
       contentType: shown.contentType ?? contentTypeFor(request.artifactPath, null),
       disposition: shown.disposition,
       responseHeaders: {

@@ -1,3 +1,4 @@
+import { isUnavailable } from "../../infra/unavailable.ts";
 import type { Stores } from "../stores.ts";
 import { parseRemote, type RemoteConfig } from "./schema.ts";
 
@@ -25,8 +26,9 @@ export async function currentRemotes(stores: Stores): Promise<Map<string, Remote
   // One request re-checks; the others keep this copy meanwhile instead of all asking at once.
   // (Promises are not shared: Workers tie I/O to the request that started it.)
   if (snapshot) snapshot.checkedAt = now;
-  const version = await stores.state.get(CONFIG_VERSION_KEY);
-  if (snapshot && snapshot.version === version) {
+  const version = await configVersion(stores);
+  // Unknown (state store down): keep the copy this isolate has; load one if it has none.
+  if (snapshot && (version === undefined || snapshot.version === version)) {
     snapshot.checkedAt = now;
     return snapshot.remotes;
   }
@@ -39,6 +41,16 @@ export async function currentRemotes(stores: Stores): Promise<Map<string, Remote
       console.error(`remote '${row.name}' skipped: ${(error as Error).message}`);
     }
   }
-  snapshot = { version, remotes, checkedAt: now };
+  snapshot = { version: version ?? null, remotes, checkedAt: now };
   return remotes;
+}
+
+/** The version every isolate watches; undefined while the state store cannot be asked. */
+async function configVersion(stores: Stores): Promise<string | null | undefined> {
+  try {
+    return await stores.state.get(CONFIG_VERSION_KEY);
+  } catch (error) {
+    if (!isUnavailable(error)) throw error;
+    return undefined;
+  }
 }

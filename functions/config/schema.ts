@@ -46,8 +46,12 @@ export const remoteSchema = z
     immutable_ttl: seconds.default(0),
     /** Seconds a mutable file (an index) stays fresh before the upstream is asked again. */
     mutable_ttl: seconds.default(300),
-    /** Seconds to wait for the upstream's response headers. */
+    /** Seconds to wait for the upstream's response headers, and the longest silence mid-body before a download counts as cut. */
     upstream_timeout: z.number().positive().default(30),
+    /** Seconds a request that has a stale copy waits for another request's refresh before it is served the stale copy. */
+    stale_wait: z.number().min(0).default(2),
+    /** Seconds a download may take in all (it goes on after its client left, up to this); waiters give up after it too. */
+    fill_timeout: z.number().positive().default(1800),
     allow_private_network: z.boolean().default(false),
     /** After `failures` upstream failures within `window` seconds, answer from cache (or 503) for `open` seconds. */
     circuit_breaker: z

@@ -1,275 +1,348 @@
+import { isUnavailable } from "../../infra/unavailable.ts";
 import type { ProxyContext } from "../context.ts";
 import { jsonError } from "../errors.ts";
-import type { StoredBlob } from "../storage/blob-upload.ts";
-import { fanOut } from "./blob-writer.ts";
+import type { FetchEvent } from "../observe.ts";
 import { breakerOpenFor, upstreamAnswered, upstreamFailed } from "./breaker.ts";
+import { promote, writeIfNewer, type CommitTarget } from "./commit.ts";
 import { contentTypeFor } from "./content-type.ts";
-import { freshUntil, indexKey, isFresh, lockKey, readEntry, writeEntry, type IndexEntry } from "./index-entry.ts";
-import type { FetchPlan, RewrittenDocument } from "./plan.ts";
-import { contentDisposition, serveEntry } from "./serve.ts";
-import { fetchUpstream, UpstreamError, type UpstreamRequest } from "./upstream.ts";
+import { Fill, FillFailed } from "./fill.ts";
+import type { StoredBlob } from "../storage/blob-upload.ts";
+import { freshUntil, indexKey, isFresh, lockKey, parseEntry, readStoredEntry, type IndexEntry, type StoredEntry } from "./index-entry.ts";
+import { withLease, type Lease } from "./lease.ts";
+import type { FetchPlan } from "./plan.ts";
+import { dispositionFor, representationHeaders, type Representation } from "./response-headers.ts";
+import { parseRange, serveEntry } from "./serve.ts";
+import { UpstreamError } from "./upstream.ts";
 
-/** A leader's lease on a key; renewed while its download runs, so a crashed leader blocks others briefly. */
+/** A leader's lease on a key, renewed every third of it from the moment it is taken. */
 const LEASE_MS = 30_000;
-/** How long a request waits for another request's fetch of the same key before giving up. */
-const MAX_WAIT_MS = 10 * 60_000;
+/** Waiters poll for the leader's commit with a backoff between these. */
+const FIRST_POLL_MS = 50;
+const MAX_POLL_MS = 1_000;
 
-/** A plan plus the state-store keys derived from it. */
-interface Job extends FetchPlan {
-  indexKey: string;
+/** A plan plus what is derived from it once. */
+interface Job extends FetchPlan, CommitTarget {
   lockKey: string;
+  /** Content-Disposition, decided once for hit, miss and HEAD. */
+  dispositionHeader?: string;
+  event: FetchEvent;
+}
+
+/** What a miss's upstream answered that is worth storing. */
+interface Fetched {
+  response: Response;
+  /** When the upstream answered: orders commits, so a slower leader never overwrites a newer entry. */
+  fetchedAt: number;
+}
+
+type Respond = (response: Response) => void;
+
+/** What the upstream's headers say about the body, and its validator for revalidation. */
+type UpstreamRepresentation = Representation & { etag?: string };
+
+/** The body a miss copies, with what describes it. */
+interface Source {
+  body: ReadableStream<Uint8Array>;
+  representation: UpstreamRepresentation;
+  fetchedAt: number;
 }
 
 /**
- * The request path of design.md: answer a fresh hit from storage; otherwise fetch once
- * (fetch lock), stream to the client while storing, and fall back to a stale copy when the
- * upstream fails.
+ * The request path of design.md: answer a fresh hit from storage; otherwise one request (the
+ * leader, under a lease) fetches and stores while the others wait for its commit, and a stale
+ * copy answers when the upstream fails.
  */
 export async function fetchThrough(ctx: ProxyContext, plan: FetchPlan): Promise<Response> {
-  const job: Job = { ...plan, indexKey: indexKey(plan.remote.name, plan.cacheKey), lockKey: lockKey(plan.remote.name, plan.cacheKey) };
+  const job: Job = {
+    ...plan,
+    remoteName: plan.remote.name,
+    indexKey: indexKey(plan.remote.name, plan.cacheKey),
+    lockKey: lockKey(plan.remote.name, plan.cacheKey),
+    dispositionHeader: dispositionFor(plan.path, plan.disposition),
+    event: { remote: plan.remote.name, path: plan.path, cacheKey: plan.cacheKey },
+  };
   const response = await answer(ctx, job);
   const { headers, status } = response;
   const source = status >= 400 ? "error" : headers.has("warning") ? "stale" : headers.get("x-artifact-source") === "remote" ? "remote" : "cache";
   const bytes = job.request.method === "HEAD" ? 0 : Number(headers.get("content-length") ?? 0);
-  ctx.observer.served({ remote: job.remote.name, path: job.path, cacheKey: job.cacheKey, source, status, bytes });
+  ctx.observer.served({ ...job.event, source, status, bytes });
   return response;
 }
 
 async function answer(ctx: ProxyContext, job: Job): Promise<Response> {
-  const entry = await readEntry(ctx.stores.state, job.indexKey);
-  if (entry && isFresh(entry)) {
-    const hit = await serve(ctx, job, entry);
+  const stored = await readStored(ctx, job);
+  if (stored && isFresh(stored.entry)) {
+    const hit = await serve(ctx, job, stored.entry);
     if (hit) return hit;
   }
   // A rewritten document's length is only known once it is rewritten: HEAD fills it like GET.
-  if (job.request.method === "HEAD" && !entry && !job.rewrite) return headUpstream(ctx, job);
-  return fill(ctx, job);
-}
-
-async function fill(ctx: ProxyContext, job: Job): Promise<Response> {
-  const { state } = ctx.stores;
-  const owner = crypto.randomUUID();
-  const deadline = Date.now() + MAX_WAIT_MS;
-  for (let delay = 25; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
-    if (await state.acquireLock(job.lockKey, owner, LEASE_MS)) return lead(ctx, job, owner);
-    // Another request is fetching this key: wait for its commit rather than fetching again.
-    await sleep(delay);
-    const entry = await readEntry(state, job.indexKey);
-    if (entry && isFresh(entry)) {
-      const served = await serve(ctx, job, entry);
-      if (served) return served;
-    }
-  }
-  return jsonError(504, "FETCH_WAIT_TIMEOUT", `${job.remote.name}: gave up waiting for another fetch of this file`);
-}
-
-async function lead(ctx: ProxyContext, job: Job, owner: string): Promise<Response> {
-  const { state } = ctx.stores;
-  const release = () => state.releaseLock(job.lockKey, owner);
-
-  // Between our miss and our lock another leader may have committed.
-  const current = await readEntry(state, job.indexKey);
-  if (current && isFresh(current)) {
-    const served = await serve(ctx, job, current);
-    if (served) {
-      await release();
-      return served;
-    }
-    // Its blob is gone: fetch again, still holding the lock.
-  }
-
-  const openFor = await breakerOpenFor(state, job.remote);
-  if (openFor > 0) {
-    await release();
-    const reason = `the upstream is failing; circuit breaker open for ${openFor}s`;
-    return (
-      (await serveStale(ctx, job, current, reason)) ??
-      jsonError(503, "UPSTREAM_CIRCUIT_OPEN", `${job.remote.name}: ${reason}`, { ...job.responseHeaders, "retry-after": String(openFor) })
-    );
-  }
-
-  const started = Date.now();
-  const event = { remote: job.remote.name, path: job.path, cacheKey: job.cacheKey };
-  const failed = (reason: string) => ctx.observer.fetchFailed({ ...event, reason });
-  const upstreamDown = (reason: string) => ctx.background.run(upstreamFailed(state, job.remote, ctx.observer, reason));
-  let upstream: Response;
-  try {
-    if (current && job.revalidate && (await job.revalidate(current))) {
-      await release();
-      return refreshed(ctx, job, current);
-    }
-    job.verify ??= await job.declaredDigest?.();
-    ctx.observer.fetchStarted(event);
-    upstream = await reach(ctx, job, {
-      method: "GET",
-      url: job.upstream,
-      headers: upstreamHeaders(job, current),
-      decodeBody: job.rewrite !== undefined,
-    });
-  } catch (error) {
-    await release();
-    if (!(error instanceof UpstreamError)) throw error;
-    failed(error.message);
-    upstreamDown(error.message);
-    return (await serveStale(ctx, job, current, error.message)) ?? jsonError(error.status, error.code, `${job.remote.name}: ${error.message}`, job.responseHeaders);
-  }
-
-  const overloaded = upstream.status >= 500 || upstream.status === 429;
-  if (overloaded) upstreamDown(`upstream answered ${upstream.status}`);
-  else ctx.background.run(upstreamAnswered(state, job.remote, ctx.observer));
-
-  if (upstream.status === 304 && current) {
-    await release();
-    return refreshed(ctx, job, current);
-  }
-  // A document may come as 204 with its content in headers (Terraform's X-Terraform-Get).
-  if (upstream.status !== 200 && !(upstream.status === 204 && job.rewrite)) {
-    await upstream.body?.cancel();
-    await release();
-    failed(`upstream answered ${upstream.status}`);
-    if (upstream.status >= 500) {
-      const stale = await serveStale(ctx, job, current, `upstream answered ${upstream.status}`);
-      if (stale) return stale;
-    }
-    return upstreamStatusError(job, upstream);
-  }
-
-  const meta = upstreamMeta(job, upstream.headers);
-  let body = upstream.body ?? new Blob([]).stream();
-  let size = contentLength(upstream.headers);
-  if (job.rewrite) {
-    let document: RewrittenDocument;
-    try {
-      document = await job.rewrite(await upstream.text(), upstream.headers);
-    } catch (error) {
-      await release();
-      failed(`document not rewritten: ${(error as Error).message}`);
-      const reason = `the upstream document could not be read (${(error as Error).message})`;
-      return (await serveStale(ctx, job, current, reason)) ?? jsonError(502, "UPSTREAM_BAD_DOCUMENT", `${job.remote.name}: ${reason}`, job.responseHeaders);
-    }
-    const rewritten = new TextEncoder().encode(document.body);
-    body = new Blob([rewritten]).stream();
-    size = rewritten.byteLength;
-    meta.contentEncoding = undefined;
-    if (document.headers) meta.headers = { ...meta.headers, ...document.headers };
-  }
-  const renew = setInterval(() => void state.renewLock(job.lockKey, owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
-  const { client, stored } = fanOut(ctx.stores.blobs, body, `uploads/${crypto.randomUUID()}`, size, job.verify?.algorithm);
-  const committed = stored.then((blob) => commit(ctx, job, meta, blob));
-  ctx.background.run(
-    committed
-      .then(
-        (entry) => ctx.observer.fetchFinished({ ...event, size: entry.size, sha256: entry.sha256, durationMs: Date.now() - started }),
-        (error: Error) => failed(error.message),
-      )
-      .finally(async () => {
-        clearInterval(renew);
-        await release();
-      }),
-  );
-
-  if (job.verify || job.rewrite) {
-    // Files with a declared digest are checked, and documents rewritten, before anyone gets a byte.
-    await client.cancel();
-    try {
-      return (await serve(ctx, job, await committed, "remote")) ?? jsonError(502, "BLOB_MISSING", "the stored file vanished; retry");
-    } catch (error) {
-      if (error instanceof DigestMismatch) return jsonError(502, "DIGEST_MISMATCH", `${job.remote.name}: ${error.message}`, job.responseHeaders);
-      return jsonError(502, "UPSTREAM_BROKEN", `${job.remote.name}: the upstream transfer failed (${(error as Error).message})`, job.responseHeaders);
-    }
-  }
-
-  const headers = new Headers({ "content-type": meta.contentType, "x-artifact-source": "remote", ...job.responseHeaders });
-  if (size !== null) headers.set("content-length", String(size));
-  if (meta.contentEncoding) headers.set("content-encoding", meta.contentEncoding);
-  if (meta.lastModified) headers.set("last-modified", meta.lastModified);
-  for (const [name, value] of Object.entries(meta.headers ?? {})) headers.set(name, value);
-  setDisposition(headers, job);
-  return new Response(client, { status: 200, headers, encodeBody: "manual" });
-}
-
-class DigestMismatch extends Error {}
-
-/** The upstream confirmed the stored copy: it is fresh for another TTL. */
-async function refreshed(ctx: ProxyContext, job: Job, current: IndexEntry): Promise<Response> {
-  const revalidated = { ...current, freshUntil: freshUntil(job.kind, ttlOf(job)) };
-  await writeEntry(ctx.stores.state, job.indexKey, revalidated);
-  return (await serve(ctx, job, revalidated)) ?? jsonError(502, "BLOB_MISSING", "the cached file vanished; retry");
-}
-
-/** Makes a complete, verified upload the answer for its key; a failed check deletes it instead. */
-async function commit(ctx: ProxyContext, job: Job, meta: ReturnType<typeof upstreamMeta>, blob: StoredBlob): Promise<IndexEntry> {
-  if (job.verify && blob.otherDigest !== job.verify.hex) {
-    await ctx.stores.blobs.delete(blob.key);
-    throw new DigestMismatch(`the file's ${job.verify.algorithm} is ${blob.otherDigest}, the index declares ${job.verify.hex}`);
-  }
-  const entry: IndexEntry = {
-    ...meta,
-    blobKey: blob.key,
-    sha256: blob.sha256,
-    size: blob.size,
-    fetchedAt: Date.now(),
-    freshUntil: freshUntil(job.kind, ttlOf(job)),
-  };
-  await writeEntry(ctx.stores.state, job.indexKey, entry);
-  ctx.background.run(promote(ctx, job.indexKey, blob));
-  ctx.background.run(
-    ctx.stores.meta.recordArtifact({
-      remote: job.remote.name,
-      path: job.path,
-      cacheKey: job.cacheKey,
-      sha256: blob.sha256,
-      size: blob.size,
-      contentType: entry.contentType,
-      fetchedAt: new Date(entry.fetchedAt),
-    }),
-  );
-  return entry;
+  if (job.request.method === "HEAD" && !stored && !job.rewrite) return headUpstream(ctx, job);
+  return miss(ctx, job, stored);
 }
 
 /**
- * Moves a finished upload to its content address (`blobs/sha256/<hex>`), so identical files
- * share one blob. Runs after the response; until it finishes the entry points at the upload.
+ * Leads the refresh if the key is free; otherwise waits (with a backoff) for the leader's
+ * commit — any commit made after this request arrived answers it, fresh or not, so
+ * `mutable_ttl: 0` does not turn concurrent requests into one fetch after another. A waiter
+ * with a stale copy serves it after `stale_wait`; a leader that stopped (its lease lapsed, or it
+ * gave up on a stalled upstream and released it) is replaced by the next waiter.
  */
-async function promote(ctx: ProxyContext, index: string, blob: StoredBlob): Promise<void> {
-  const { blobs, state } = ctx.stores;
-  const contentKey = `blobs/sha256/${blob.sha256}`;
-  if (!(await blobs.head(contentKey))) await blobs.copy(blob.key, contentKey);
-  const entry = await readEntry(state, index);
-  if (entry?.blobKey === blob.key) await writeEntry(state, index, { ...entry, blobKey: contentKey });
-  await blobs.delete(blob.key);
+async function miss(ctx: ProxyContext, job: Job, seen: StoredEntry | null): Promise<Response> {
+  const arrived = Date.now();
+  for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
+    const led = await lead(ctx, job);
+    if (led) return led;
+    await sleep(delay);
+    const now = await readStored(ctx, job);
+    if (now && now.raw !== seen?.raw) {
+      const committed = await serve(ctx, job, now.entry);
+      if (committed) return committed;
+    }
+    const waited = Date.now() - arrived;
+    if (seen && waited >= job.remote.stale_wait * 1000) {
+      const stale = await serveStale(ctx, job, seen, "another request is refreshing it");
+      if (stale) return stale;
+    }
+    if (waited >= job.remote.fill_timeout * 1000) {
+      return jsonError(504, "FETCH_WAIT_TIMEOUT", `${job.remote.name}: gave up waiting for another fetch of this file`, job.responseHeaders);
+    }
+  }
+}
+
+/**
+ * Takes the fetch lock if it is free and refreshes the key under it; null when another request
+ * holds it. The client is answered as soon as there is an answer (the first bytes of a miss);
+ * the lease is held until the copy is stored.
+ */
+async function lead(ctx: ProxyContext, job: Job): Promise<Response | null> {
+  let respond!: Respond;
+  const answered = new Promise<Response>((resolve) => (respond = resolve));
+  const leased = withLease(ctx.stores.state, job.lockKey, LEASE_MS, async (lease) => {
+    try {
+      await refresh(ctx, job, lease, respond);
+    } finally {
+      // A no-op once answered; otherwise the refresh failed unexpectedly (logged by the background run).
+      respond(jsonError(502, "FETCH_FAILED", `${job.remote.name}: the fetch failed unexpectedly`, job.responseHeaders));
+    }
+  });
+  ctx.background.run(leased);
+  const first = await Promise.race([answered, leased]);
+  if (first instanceof Response) return first;
+  return first.held ? answered : null;
+}
+
+/** The leader's steps: already fresh? breaker, ask the upstream, store and serve. */
+async function refresh(ctx: ProxyContext, job: Job, lease: Lease, respond: Respond): Promise<void> {
+  // Between our miss and our lease another leader may have committed.
+  const current = await readStored(ctx, job);
+  const done = (current && isFresh(current.entry) ? await serve(ctx, job, current.entry) : null) ?? (await breakerAnswer(ctx, job, current));
+  if (done) return respond(done);
+  const fetched = await askUpstream(ctx, job, lease, current);
+  if (fetched instanceof Response) return respond(fetched);
+  await store(ctx, job, lease, current, fetched, respond);
+}
+
+async function breakerAnswer(ctx: ProxyContext, job: Job, current: StoredEntry | null): Promise<Response | null> {
+  const openFor = await breakerOpenFor(ctx.stores.state, job.remote).catch(() => 0);
+  if (openFor === 0) return null;
+  const reason = `the upstream is failing; circuit breaker open for ${openFor}s`;
+  return (
+    (await serveStale(ctx, job, current, reason)) ??
+    jsonError(503, "UPSTREAM_CIRCUIT_OPEN", `${job.remote.name}: ${reason}`, { ...job.responseHeaders, "retry-after": String(openFor) })
+  );
+}
+
+/**
+ * Asks the upstream about the key: a Response ends the request (an error, the stale copy, the
+ * stored copy confirmed by a 304 or a cheaper revalidation); otherwise the body to store.
+ */
+async function askUpstream(ctx: ProxyContext, job: Job, lease: Lease, current: StoredEntry | null): Promise<Response | Fetched> {
+  try {
+    if (current && job.upstream.revalidate && (await job.upstream.revalidate(current.entry))) return await refreshed(ctx, job, current);
+    job.verify ??= await job.upstream.declaredDigest?.();
+    ctx.observer.fetchStarted(job.event);
+    const response = await job.upstream.fetch({ method: "GET", headers: conditionalHeaders(current?.entry), signal: lease.signal });
+    return await judge(ctx, job, current, { response, fetchedAt: Date.now() });
+  } catch (error) {
+    if (!(error instanceof UpstreamError)) throw error;
+    ctx.observer.fetchFailed({ ...job.event, reason: error.message });
+    if (error.upstreamFault) noteFailure(ctx, job, error.message);
+    return (await serveStale(ctx, job, current, error.message)) ?? jsonError(error.status, error.code, `${job.remote.name}: ${error.message}`, job.responseHeaders);
+  }
+}
+
+/** The upstream's status decides: store a 200, refresh on a 304, else an error (the stale copy when the upstream itself failed). */
+async function judge(ctx: ProxyContext, job: Job, current: StoredEntry | null, fetched: Fetched): Promise<Response | Fetched> {
+  const { status } = fetched.response;
+  const upstreamFault = status >= 500 || status === 429;
+  if (upstreamFault) noteFailure(ctx, job, `upstream answered ${status}`);
+  else ctx.background.run(upstreamAnswered(ctx.stores.state, job.remote, ctx.observer));
+  // A document may come as 204 with its content in headers (Terraform's X-Terraform-Get).
+  if (status === 200 || (status === 204 && job.rewrite)) return fetched;
+  await fetched.response.body?.cancel();
+  if (status === 304 && current) return refreshed(ctx, job, current);
+  ctx.observer.fetchFailed({ ...job.event, reason: `upstream answered ${status}` });
+  const stale = upstreamFault ? await serveStale(ctx, job, current, `upstream answered ${status}`) : null;
+  return stale ?? upstreamStatusError(job, fetched.response);
+}
+
+/**
+ * Copies the upstream's body into the blob store and to the client at once (fill.ts), then
+ * commits it — unless the copy failed, the blob store could not keep it, or the lease was lost.
+ */
+async function store(ctx: ProxyContext, job: Job, lease: Lease, current: StoredEntry | null, fetched: Fetched, respond: Respond): Promise<void> {
+  const source = await bodyToStore(job, fetched);
+  if (source instanceof Error) {
+    ctx.observer.fetchFailed({ ...job.event, reason: source.message });
+    return respond((await serveStale(ctx, job, current, source.message)) ?? jsonError(502, "UPSTREAM_BAD_DOCUMENT", `${job.remote.name}: ${source.message}`, job.responseHeaders));
+  }
+  let storedAt: (key: string | null) => void = () => {};
+  const stored = new Promise<string | null>((resolve) => (storedAt = resolve));
+  const fill: Fill = new Fill(ctx.stores.blobs, source.body, {
+    key: `uploads/${crypto.randomUUID()}`,
+    size: source.representation.size,
+    verify: job.verify,
+    stallMs: job.remote.upstream_timeout * 1000,
+    deadline: Date.now() + job.remote.fill_timeout * 1000,
+    signal: lease.signal,
+    resume: async (offset, length): Promise<ReadableStream<Uint8Array> | null> => {
+      const key = await stored;
+      return key ? ((await ctx.stores.blobs.get(key, { offset, length: length ?? (await fill.done).size - offset }))?.body ?? null) : null;
+    },
+    tracker: { started: (key, id) => ctx.stores.meta.uploadStarted(key, id), ended: (key) => ctx.stores.meta.uploadEnded(key) },
+  });
+  const answer = answerWhenChecked(job, source.representation) ? checkedResponse(job, source.representation, fill) : null;
+  if (!answer) respond(missResponse(job, source.representation, fill));
+  const committed = await fill.done.then(
+    (blob: StoredBlob) => commit(ctx, job, lease, current, source, blob),
+    (error: Error) => void ctx.observer.fetchFailed({ ...job.event, reason: error.message }),
+  );
+  storedAt(committed?.blobKey ?? null);
+  if (answer) respond(await answer);
+}
+
+/** Small verified files and HEAD are answered once the copy is checked: a mismatch is then a clear 502, not a cut transfer. */
+const CHECK_BEFORE_ANSWER_BYTES = 8 * 1024 * 1024;
+
+function answerWhenChecked(job: Job, representation: Representation): boolean {
+  const { size } = representation;
+  return job.request.method === "HEAD" || (job.verify !== undefined && size !== null && size <= CHECK_BEFORE_ANSWER_BYTES);
+}
+
+/** The whole (small) body waits in its tap until the copy is checked; then it is the answer, or the failure is. */
+async function checkedResponse(job: Job, representation: Representation, fill: Fill): Promise<Response> {
+  const body = fill.tap(undefined, CHECK_BEFORE_ANSWER_BYTES);
+  try {
+    const blob = await fill.done;
+    const headers = representationHeaders({ ...representation, size: blob.size, sha256: blob.sha256 }, { source: "remote", disposition: job.dispositionHeader, extra: job.responseHeaders });
+    if (job.request.method === "HEAD") {
+      await body.cancel();
+      return new Response(null, { status: 200, headers });
+    }
+    return new Response(body, { status: 200, headers });
+  } catch (error) {
+    const code = error instanceof FillFailed ? error.code : "UPSTREAM_BROKEN";
+    return jsonError(502, code, `${job.remote.name}: ${(error as Error).message}`, job.responseHeaders);
+  }
+}
+
+/** The body to copy: the upstream's own, or the rewritten document (whose links point back here). */
+async function bodyToStore(job: Job, fetched: Fetched): Promise<Source | Error> {
+  const { response } = fetched;
+  const representation = upstreamRepresentation(job, response.headers);
+  if (!job.rewrite) return { body: response.body ?? new Blob([]).stream(), representation, fetchedAt: fetched.fetchedAt };
+  try {
+    const document = await job.rewrite(await response.text(), response.headers);
+    const bytes = new TextEncoder().encode(document.body);
+    const headers = { ...representation.headers, ...document.headers };
+    return { body: new Blob([bytes]).stream(), representation: { ...representation, size: bytes.byteLength, headers }, fetchedAt: fetched.fetchedAt };
+  } catch (error) {
+    return new Error(`the upstream document could not be read (${(error as Error).message})`);
+  }
+}
+
+/** The leader's client gets the bytes as they arrive (a Range of them, when the length is known and nothing is to be verified). */
+function missResponse(job: Job, representation: Representation, fill: Fill): Response {
+  const headers = representationHeaders(representation, { source: "remote", disposition: job.dispositionHeader, extra: job.responseHeaders });
+  const { size } = representation;
+  const range = size !== null && !job.verify ? parseRange(job.request.headers.get("range"), size) : null;
+  if (range && range !== "unsatisfiable") {
+    headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${size}`);
+    headers.set("content-length", String(range.length));
+    return new Response(fill.tap(range).pipeThrough(new FixedLengthStream(range.length)), { status: 206, headers });
+  }
+  const body = fill.tap();
+  return new Response(size === null ? body : body.pipeThrough(new FixedLengthStream(size)), { status: 200, headers });
+}
+
+/** A complete, verified copy becomes the answer for its key (compare-and-set), then moves to its content address. */
+async function commit(ctx: ProxyContext, job: Job, lease: Lease, current: StoredEntry | null, source: Source, blob: StoredBlob): Promise<IndexEntry | null> {
+  const started = source.fetchedAt;
+  const finished = () => ctx.observer.fetchFinished({ ...job.event, size: blob.size, sha256: blob.sha256, durationMs: Date.now() - started });
+  // Uncached: the blob store failed on the way, or the lease was lost (another leader commits).
+  if (!blob.stored || lease.signal.aborted) {
+    await ctx.stores.blobs.delete(blob.key).catch(() => {});
+    finished();
+    return null;
+  }
+  const { representation } = source;
+  const entry: IndexEntry = {
+    blobKey: blob.key,
+    sha256: blob.sha256,
+    size: blob.size,
+    contentType: representation.contentType,
+    upstreamEtag: representation.etag,
+    lastModified: representation.lastModified,
+    headers: representation.headers,
+    fetchedAt: source.fetchedAt,
+    freshUntil: freshUntil(job.kind, ttlOf(job), source.fetchedAt),
+  };
+  const committed = await writeIfNewer(ctx, job, current, entry);
+  finished();
+  if (!committed) {
+    await ctx.stores.blobs.delete(blob.key).catch(() => {});
+    return null;
+  }
+  return promote(ctx, job, committed, blob);
+}
+
+/** The upstream confirmed the stored copy: it is fresh for another TTL. */
+async function refreshed(ctx: ProxyContext, job: Job, current: StoredEntry): Promise<Response> {
+  const revalidated = { ...current.entry, freshUntil: freshUntil(job.kind, ttlOf(job)) };
+  await ctx.stores.state.compareAndSet(job.indexKey, current.raw, JSON.stringify(revalidated)).catch(() => false);
+  return (await serve(ctx, job, revalidated)) ?? jsonError(502, "BLOB_MISSING", "the cached file vanished; retry");
+}
+
+/** The index entry for the key; while the state store is down, the metadata store's record of it. */
+async function readStored(ctx: ProxyContext, job: Job): Promise<StoredEntry | null> {
+  try {
+    return await readStoredEntry(ctx.stores.state, job.indexKey);
+  } catch (error) {
+    if (!isUnavailable(error)) throw error;
+    const entry = await ctx.stores.meta.artifactEntry(job.remote.name, job.cacheKey).catch(() => null);
+    return entry ? parseEntry(JSON.stringify(entry)) : null;
+  }
 }
 
 /** Serves an entry; if its blob was just promoted away, follows the entry once more. */
-async function serve(ctx: ProxyContext, job: Job, entry: IndexEntry, source: "cache" | "remote" = "cache", staleBecause?: string): Promise<Response | null> {
-  const options = { source, staleBecause, filename: job.disposition === undefined ? filenameOf(job.path) : undefined };
-  const served = (await serveEntry(ctx.stores.blobs, entry, job.request, options)) ?? (await followMoved(ctx, job, entry, options));
-  if (served) decorate(served.headers, job);
-  return served;
+async function serve(ctx: ProxyContext, job: Job, entry: IndexEntry, source: "cache" | "remote" = "cache", stale?: string): Promise<Response | null> {
+  const options = { source, disposition: job.dispositionHeader, extra: job.responseHeaders, stale: stale ? { reason: stale, fetchedAt: entry.fetchedAt } : undefined };
+  const served = await serveEntry(ctx.stores.blobs, entry, job.request, options);
+  if (served) return served;
+  const moved = await readStored(ctx, job).catch(() => null);
+  return moved && moved.entry.blobKey !== entry.blobKey ? serveEntry(ctx.stores.blobs, moved.entry, job.request, options) : null;
 }
 
-async function followMoved(ctx: ProxyContext, job: Job, entry: IndexEntry, options: Parameters<typeof serveEntry>[3]): Promise<Response | null> {
-  const moved = await readEntry(ctx.stores.state, job.indexKey);
-  if (!moved || moved.blobKey === entry.blobKey) return null;
-  return serveEntry(ctx.stores.blobs, moved, job.request, options);
-}
-
-async function serveStale(ctx: ProxyContext, job: Job, entry: IndexEntry | null, reason: string): Promise<Response | null> {
-  return entry ? serve(ctx, job, entry, "cache", reason) : null;
+async function serveStale(ctx: ProxyContext, job: Job, stored: StoredEntry | null, reason: string): Promise<Response | null> {
+  return stored ? serve(ctx, job, stored.entry, "cache", reason) : null;
 }
 
 /** HEAD for something not cached: ask the upstream's HEAD, don't download the file. */
 async function headUpstream(ctx: ProxyContext, job: Job): Promise<Response> {
   try {
-    const upstream = await reach(ctx, job, { method: "HEAD", url: job.upstream, headers: upstreamHeaders(job, null) });
+    const upstream = await job.upstream.fetch({ method: "HEAD" });
     if (upstream.status !== 200) return upstreamStatusError(job, upstream);
-    const meta = upstreamMeta(job, upstream.headers);
-    const headers = new Headers({ "content-type": meta.contentType, "x-artifact-source": "remote" });
-    const size = contentLength(upstream.headers);
-    if (size !== null) headers.set("content-length", String(size));
-    if (meta.lastModified) headers.set("last-modified", meta.lastModified);
-    for (const [name, value] of Object.entries(meta.headers ?? {})) headers.set(name, value);
-    decorate(headers, job);
+    const headers = representationHeaders(upstreamRepresentation(job, upstream.headers), { source: "remote", disposition: job.dispositionHeader, extra: job.responseHeaders });
     return new Response(null, { status: 200, headers });
   } catch (error) {
     if (!(error instanceof UpstreamError)) throw error;
@@ -277,37 +350,28 @@ async function headUpstream(ctx: ProxyContext, job: Job): Promise<Response> {
   }
 }
 
-function decorate(headers: Headers, job: Job): void {
-  for (const [name, value] of Object.entries(job.responseHeaders ?? {})) headers.set(name, value);
-  if (job.disposition) setDisposition(headers, job);
+function noteFailure(ctx: ProxyContext, job: Job, reason: string): void {
+  ctx.background.run(upstreamFailed(ctx.stores.state, job.remote, ctx.observer, job.cacheKey, reason).catch(() => {}));
 }
 
-function setDisposition(headers: Headers, job: Job): void {
-  if (job.disposition === "none") return;
-  const filename = filenameOf(job.path);
-  if (filename) headers.set("content-disposition", contentDisposition(job.disposition ?? "attachment", filename));
-}
-
-function reach(ctx: ProxyContext, job: Job, request: UpstreamRequest): Promise<Response> {
-  return job.upstreamFetch ? job.upstreamFetch(request) : fetchUpstream(job.remote, ctx.env, request);
-}
-
-function upstreamHeaders(job: Job, cached: IndexEntry | null): Headers {
-  const headers = new Headers(job.upstreamHeaders);
+function conditionalHeaders(cached: IndexEntry | undefined): Headers {
+  const headers = new Headers();
   if (cached?.upstreamEtag) headers.set("if-none-match", cached.upstreamEtag);
   else if (cached?.lastModified) headers.set("if-modified-since", cached.lastModified);
   return headers;
 }
 
-function upstreamMeta(job: Job, headers: Headers): Omit<IndexEntry, "blobKey" | "sha256" | "size" | "fetchedAt" | "freshUntil"> {
+/** What the upstream's headers say about the body (decoded: an encoded length says nothing about it). */
+function upstreamRepresentation(job: Job, headers: Headers): UpstreamRepresentation {
   const replayed = (job.replayHeaders ?? []).flatMap((name) => {
     const value = headers.get(name);
     return value === null ? [] : [[name, value] as const];
   });
+  const length = headers.get("content-length");
   return {
     contentType: job.contentType ?? contentTypeFor(job.path, headers.get("content-type")),
-    contentEncoding: headers.get("content-encoding") ?? undefined,
-    upstreamEtag: headers.get("etag") ?? undefined,
+    size: length !== null && /^\d+$/.test(length) && !headers.has("content-encoding") ? Number(length) : null,
+    etag: headers.get("etag") ?? undefined,
     lastModified: headers.get("last-modified") ?? undefined,
     headers: replayed.length > 0 ? Object.fromEntries(replayed) : undefined,
   };
@@ -330,16 +394,6 @@ function upstreamStatusError(job: Job, upstream: Response): Response {
 
 function ttlOf(job: Job): number {
   return job.kind === "immutable" ? job.remote.immutable_ttl : job.remote.mutable_ttl;
-}
-
-function contentLength(headers: Headers): number | null {
-  const value = headers.get("content-length");
-  return value !== null && /^\d+$/.test(value) ? Number(value) : null;
-}
-
-function filenameOf(path: string): string | undefined {
-  const name = path.slice(path.lastIndexOf("/") + 1);
-  return name || undefined;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

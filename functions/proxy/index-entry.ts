@@ -37,13 +37,26 @@ export function freshUntil(kind: Mutability, ttlSeconds: number, now = Date.now(
   return now + ttlSeconds * 1000;
 }
 
-export async function readEntry(state: StateStore, key: string): Promise<IndexEntry | null> {
-  const raw = await state.get(key);
-  if (raw === null) return null;
-  const parsed = indexEntrySchema.safeParse(JSON.parse(raw));
-  return parsed.success ? parsed.data : null;
+/** An entry with the exact text it is stored as: what a compare-and-set expects to replace. */
+export interface StoredEntry {
+  entry: IndexEntry;
+  raw: string;
 }
 
-export async function writeEntry(state: StateStore, key: string, entry: IndexEntry): Promise<void> {
-  await state.set(key, JSON.stringify(entry));
+export function parseEntry(raw: string | null): StoredEntry | null {
+  if (raw === null) return null;
+  try {
+    const parsed = indexEntrySchema.safeParse(JSON.parse(raw));
+    return parsed.success ? { entry: parsed.data, raw } : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function readStoredEntry(state: StateStore, key: string): Promise<StoredEntry | null> {
+  return parseEntry(await state.get(key));
+}
+
+export async function readEntry(state: StateStore, key: string): Promise<IndexEntry | null> {
+  return (await readStoredEntry(state, key))?.entry ?? null;
 }

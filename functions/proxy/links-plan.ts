@@ -2,7 +2,8 @@ import { FOREIGN_PREFIX, fileUpstreamUrl } from "../../providers/links.ts";
 import type { IndexRewriter, LinkContext, RewriteContext } from "../../providers/types.ts";
 import { jsonError } from "../errors.ts";
 import { declaredDigest, rememberDigests } from "./declared-digests.ts";
-import type { FetchPlan, PlanContext } from "./plan.ts";
+import type { FetchPlan, PlanContext, RemotePath } from "./plan.ts";
+import { httpUpstream, type Upstream } from "./upstream.ts";
 
 /**
  * Completes a plan for a package type whose index documents carry links:
@@ -12,22 +13,26 @@ import type { FetchPlan, PlanContext } from "./plan.ts";
  * - a file is verified against the digest an index declared for it, when one did;
  * - `_files/<host>/…` is fetched from that host only if the remote may fetch from it.
  */
-export function withLinks(plan: FetchPlan, rewriter: IndexRewriter, rawPath: string, search: string, context: PlanContext): FetchPlan | Response {
+export function withLinks(plan: FetchPlan, rewriter: IndexRewriter, path: RemotePath, context: PlanContext): FetchPlan | Response {
   const { remote } = plan;
   const links: LinkContext = {
     proxyBase: context.proxyBase,
     upstreamBase: remote.base_url,
     fileHosts: [...remote.file_hosts, ...rewriter.defaultFileHosts],
   };
-  const recallDigest = () => declaredDigest(context.state, remote.name, rawPath);
+  const withDigest = (upstream: Upstream): Upstream => ({
+    ...upstream,
+    declaredDigest: () => declaredDigest(context.state, remote.name, path.raw),
+  });
 
-  if (rawPath.startsWith(FOREIGN_PREFIX)) {
-    const upstream = fileUpstreamUrl(rawPath, links);
-    if (!upstream) return jsonError(403, "DENIED", `${remote.name}: files from that host are not proxied (see file_hosts)`);
-    return { ...plan, upstream: new URL(`${upstream}${search}`), declaredDigest: recallDigest };
+  if (path.raw.startsWith(FOREIGN_PREFIX)) {
+    const url = fileUpstreamUrl(path.raw, links);
+    if (!url) return jsonError(403, "DENIED", `${remote.name}: files from that host are not proxied (see file_hosts)`);
+    const upstream = httpUpstream(remote, context.env, new URL(`${url}${path.search}`));
+    return { ...plan, upstream: withDigest(upstream) };
   }
   if (!rewriter.rewrites(plan.path)) {
-    return plan.kind === "immutable" ? { ...plan, declaredDigest: recallDigest } : plan;
+    return plan.kind === "immutable" ? { ...plan, upstream: withDigest(plan.upstream) } : plan;
   }
   return {
     ...plan,
@@ -35,7 +40,7 @@ export function withLinks(plan: FetchPlan, rewriter: IndexRewriter, rawPath: str
     // The body depends on Accept (PyPI HTML/JSON, npm abbreviated) and on the host asked.
     responseHeaders: { ...plan.responseHeaders, vary: "Accept, X-Forwarded-Host, X-Forwarded-Proto" },
     rewrite: async (text, upstreamHeaders) => {
-      const ctx: RewriteContext = { ...links, path: rawPath, contentType: upstreamHeaders.get("content-type") };
+      const ctx: RewriteContext = { ...links, path: path.raw, contentType: upstreamHeaders.get("content-type") };
       const { body, digests } = rewriter.rewrite(text, ctx);
       await rememberDigests(context.state, remote.name, digests);
       return { body, headers: rewrittenLinkHeaders(rewriter, upstreamHeaders, ctx) };

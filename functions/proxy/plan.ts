@@ -3,10 +3,10 @@ import { decide } from "../../providers/access.ts";
 import { providers } from "../../providers/index.ts";
 import type { Digest, Mutability } from "../../providers/types.ts";
 import type { RemoteConfig } from "../config/schema.ts";
+import type { Env } from "../env.ts";
 import { jsonError } from "../errors.ts";
-import type { IndexEntry } from "./index-entry.ts";
 import { withLinks } from "./links-plan.ts";
-import { upstreamUrl, type UpstreamRequest } from "./upstream.ts";
+import { httpUpstream, upstreamUrl, type Upstream } from "./upstream.ts";
 
 /**
  * Everything fetch-through needs to answer one request. Routes build it: the generic route
@@ -21,16 +21,10 @@ export interface FetchPlan {
   kind: Mutability;
   /** Decoded path below the remote, for the file name and the artifact record. */
   path: string;
-  upstream: URL;
-  /** Headers sent upstream besides the remote's auth (Accept variants, API tokens). */
-  upstreamHeaders?: Record<string, string>;
-  /** Digest the file must match before it is stored; set, the file is stored whole before it is served. */
+  /** Where a miss fetches from, and how it checks a stored copy. */
+  upstream: Upstream;
+  /** A digest the file must match before it becomes a cache entry (docker: the reference). */
   verify?: Digest;
-  /**
-   * Looks up a digest an index declared for the file, for `verify`. Asked only when the file is
-   * fetched from the upstream, so a hit still costs one state-store read.
-   */
-  declaredDigest?: () => Promise<Digest | undefined>;
   /** How browsers should treat the file; default: an attachment named after the path; "none": no header (registry APIs). */
   disposition?: "attachment" | "inline" | "none";
   /** The type to serve whatever the upstream says (CircleCI: from the file name, HTML as text). */
@@ -41,19 +35,9 @@ export interface FetchPlan {
   replayHeaders?: string[];
   /**
    * Index documents whose links must point back at the proxy: the decoded upstream text in,
-   * the text to store and serve out. Set, the document is stored whole before it is served.
+   * the text to store and serve out.
    */
   rewrite?: (text: string, upstreamHeaders: Headers) => Promise<RewrittenDocument>;
-  /**
-   * A cheaper freshness check than a conditional GET for an expired entry (docker: a HEAD,
-   * which registries do not rate-limit). True = the entry is still current.
-   */
-  revalidate?: (entry: IndexEntry) => Promise<boolean>;
-  /**
-   * Reaches the upstream instead of `fetchUpstream` with the remote's auth header, for
-   * upstreams that need a handshake first (docker: the WWW-Authenticate token challenge).
-   */
-  upstreamFetch?: (request: UpstreamRequest) => Promise<Response>;
 }
 
 export interface RewrittenDocument {
@@ -65,34 +49,56 @@ export interface RewrittenDocument {
 /** What planning needs besides the remote and the path. */
 export interface PlanContext {
   state: StateStore;
+  env: Env;
   /** The remote's absolute URL as the client reached it (proxy-base.ts). */
   proxyBase: string;
+}
+
+/** A path below a remote, as the client sent it and decoded. */
+export interface RemotePath {
+  /** Percent-encoded as sent, for the upstream URL. */
+  raw: string;
+  /** Decoded, for rules, keys and file names. */
+  decoded: string;
+  /** The query string with its `?`, or "". */
+  search: string;
+}
+
+/**
+ * The one front every way into a remote shares (the routes, probe, prefetch): a path that
+ * decodes and has no `.`/`..` segment (which could climb above base_url), or the 400/404 answer.
+ */
+export function parseRemotePath(raw: string, search = ""): RemotePath | Response {
+  if (raw === "") return jsonError(404, "NOT_FOUND", "a file path is needed after the remote name");
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return jsonError(400, "BAD_PATH", "the path is not valid percent-encoding");
+  }
+  if (decoded.split("/").some((segment) => segment === ".." || segment === ".")) {
+    return jsonError(400, "BAD_PATH", "the path must not contain '.' or '..' segments");
+  }
+  return { raw, decoded, search };
 }
 
 /**
  * The generic plan: the remote's access rules and its provider's classification and cache key;
  * for package types whose indexes carry links, the rewriting and verification of links-plan.ts.
  */
-export function planRemotePath(
-  remote: RemoteConfig,
-  rawPath: string,
-  path: string,
-  search: string,
-  request: Request,
-  context: PlanContext,
-): FetchPlan | Response {
+export function planRemotePath(remote: RemoteConfig, path: RemotePath, request: Request, context: PlanContext): FetchPlan | Response {
   const provider = providers[remote.package]!;
-  const decision = decide(remote, provider, path);
+  const decision = decide(remote, provider, path.decoded);
   if (decision.kind === "denied") return jsonError(403, "DENIED", `${remote.name}: ${decision.reason}`);
   const accept = request.headers.get("accept");
+  const url = upstreamUrl(remote, path.raw, path.search);
   const plan: FetchPlan = {
     remote,
     request,
-    cacheKey: provider.cacheKey(path, { accept, query: search.slice(1) || null }),
+    cacheKey: provider.cacheKey(path.decoded, { accept, query: path.search.slice(1) || null }),
     kind: decision.kind,
-    path,
-    upstream: upstreamUrl(remote, rawPath, search),
-    upstreamHeaders: accept ? { accept } : undefined,
+    path: path.decoded,
+    upstream: httpUpstream(remote, context.env, url, { headers: accept ? { accept } : {} }),
   };
-  return provider.rewriter ? withLinks(plan, provider.rewriter, rawPath, search, context) : plan;
+  return provider.rewriter ? withLinks(plan, provider.rewriter, path, context) : plan;
 }

@@ -1,28 +1,14 @@
 import type { BlobStore } from "../../infra/blob/types.ts";
 import { hotBlob, isSmallBlob, keepHot } from "./hot-blobs.ts";
 import type { IndexEntry } from "./index-entry.ts";
-
-export type Source = "cache" | "remote";
-
-export interface ServeOptions {
-  source: Source;
-  /** The file name for Content-Disposition; omitted for documents that are not downloads. */
-  filename?: string;
-  /** Set when an expired copy is served because the upstream failed. */
-  staleBecause?: string;
-}
+import { representationHeaders, type HeaderOptions } from "./response-headers.ts";
 
 /**
  * Answers from a stored blob: HEAD, conditional requests (304), single byte ranges (206).
- * Returns null when the blob has vanished (evicted or promoted meanwhile) so the caller can
- * treat the request as a miss.
+ * Returns null when the blob has vanished (evicted or promoted meanwhile) or the blob store
+ * cannot give it, so the caller can treat the request as a miss.
  */
-export async function serveEntry(
-  blobs: BlobStore,
-  entry: IndexEntry,
-  request: Request,
-  options: ServeOptions,
-): Promise<Response | null> {
+export async function serveEntry(blobs: BlobStore, entry: IndexEntry, request: Request, options: HeaderOptions): Promise<Response | null> {
   const headers = entryHeaders(entry, options);
   if (notModified(request, entry)) return new Response(null, { status: 304, headers });
 
@@ -37,19 +23,21 @@ export async function serveEntry(
     headers.set("content-length", String(range.length));
   }
   const status = range ? 206 : 200;
-  if (isSmallBlob(entry.size)) {
-    const bytes = hotBlob(entry.sha256) ?? (await readSmallBlob(blobs, entry));
-    if (!bytes) return null;
-    const body = request.method === "HEAD" ? null : range ? bytes.subarray(range.offset, range.offset + range.length) : bytes;
-    return new Response(body, { status, headers, encodeBody: "manual" });
+  try {
+    if (isSmallBlob(entry.size)) {
+      const bytes = hotBlob(entry.sha256) ?? (await readSmallBlob(blobs, entry));
+      if (!bytes) return null;
+      const body = request.method === "HEAD" ? null : range ? bytes.subarray(range.offset, range.offset + range.length) : bytes;
+      return new Response(body, { status, headers, encodeBody: "manual" });
+    }
+    if (request.method === "HEAD") return (await blobs.head(entry.blobKey)) ? new Response(null, { status, headers }) : null;
+    const blob = await blobs.get(entry.blobKey, range ?? undefined);
+    return blob?.body ? new Response(blob.body, { status, headers, encodeBody: "manual" }) : null;
+  } catch (error) {
+    // A failing blob store is a miss: the upstream is asked again (and the copy streamed uncached if storing fails too).
+    console.error(`blob store read of ${entry.blobKey} failed:`, (error as Error).message);
+    return null;
   }
-  if (request.method === "HEAD") {
-    const exists = await blobs.head(entry.blobKey);
-    return exists ? new Response(null, { status, headers }) : null;
-  }
-  const blob = await blobs.get(entry.blobKey, range ?? undefined);
-  if (!blob?.body) return null;
-  return new Response(blob.body, { status, headers, encodeBody: "manual" });
 }
 
 /** Reads a small blob whole and keeps it in the isolate for the next hits. */
@@ -62,29 +50,18 @@ async function readSmallBlob(blobs: BlobStore, entry: IndexEntry): Promise<Uint8
   return bytes;
 }
 
-export function entryHeaders(entry: IndexEntry, options: ServeOptions): Headers {
-  const headers = new Headers({
-    "content-type": entry.contentType,
-    "content-length": String(entry.size),
-    etag: `"${entry.sha256}"`,
-    "last-modified": entry.lastModified ?? new Date(entry.fetchedAt).toUTCString(),
-    "accept-ranges": "bytes",
-    "x-artifact-source": options.source,
-  });
+export function entryHeaders(entry: IndexEntry, options: HeaderOptions): Headers {
+  const headers = representationHeaders(
+    { contentType: entry.contentType, size: entry.size, sha256: entry.sha256, lastModified: lastModifiedOf(entry), headers: entry.headers },
+    options,
+  );
+  // Entries stored before bodies were kept decoded replay their encoding.
   if (entry.contentEncoding) headers.set("content-encoding", entry.contentEncoding);
-  for (const [name, value] of Object.entries(entry.headers ?? {})) headers.set(name, value);
-  if (options.filename) headers.set("content-disposition", contentDisposition("attachment", options.filename));
-  if (options.staleBecause) {
-    headers.set("age", String(Math.max(0, Math.floor((Date.now() - entry.fetchedAt) / 1000))));
-    headers.set("warning", '110 - "Response is Stale", 111 - "Revalidation Failed"');
-    headers.set("x-artifact-stale-reason", options.staleBecause);
-  }
   return headers;
 }
 
-export function contentDisposition(kind: "attachment" | "inline", filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, "_");
-  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+function lastModifiedOf(entry: IndexEntry): string {
+  return entry.lastModified ?? new Date(entry.fetchedAt).toUTCString();
 }
 
 function notModified(request: Request, entry: IndexEntry): boolean {
@@ -98,15 +75,12 @@ function notModified(request: Request, entry: IndexEntry): boolean {
   const ifModifiedSince = request.headers.get("if-modified-since");
   if (ifModifiedSince === null) return false;
   const since = Date.parse(ifModifiedSince);
-  const modified = Date.parse(entry.lastModified ?? new Date(entry.fetchedAt).toUTCString());
+  const modified = Date.parse(lastModifiedOf(entry));
   return !Number.isNaN(since) && modified <= since;
 }
 
 /** One range (`bytes=a-b`, `bytes=a-`, `bytes=-n`); several ranges are answered with the whole body. */
-export function parseRange(
-  header: string | null,
-  size: number,
-): { offset: number; length: number } | "unsatisfiable" | null {
+export function parseRange(header: string | null, size: number): { offset: number; length: number } | "unsatisfiable" | null {
   const match = header?.match(/^bytes=(\d*)-(\d*)$/);
   if (!match) return null;
   const [, first, last] = match;

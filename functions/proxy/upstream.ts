@@ -1,27 +1,87 @@
+import type { Digest } from "../../providers/types.ts";
 import type { RemoteAuth, RemoteConfig } from "../config/schema.ts";
 import type { Env } from "../env.ts";
+import type { IndexEntry } from "./index-entry.ts";
 import { isPrivateHost } from "./network-policy.ts";
 
 const MAX_REDIRECTS = 5;
 const USER_AGENT = "artifactapi-edge/0.1";
 
-/** Why an upstream could not be reached at all (as opposed to answering with an error status). */
+/**
+ * Why an upstream could not be reached at all (as opposed to answering with an error status).
+ * `upstreamFault` says whether the upstream itself failed (refused, reset, timed out) — what the
+ * circuit breaker counts — or the proxy refused to follow it (a redirect loop, a private
+ * address, missing credentials), which a client can provoke and the breaker must not count.
+ */
 export class UpstreamError extends Error {
   readonly status: 502 | 504;
   readonly code: string;
-  constructor(status: 502 | 504, code: string, message: string) {
+  readonly upstreamFault: boolean;
+  constructor(status: 502 | 504, code: string, message: string, upstreamFault = false) {
     super(message);
     this.status = status;
     this.code = code;
+    this.upstreamFault = upstreamFault;
   }
 }
 
-export interface UpstreamRequest {
+/** One call to an upstream: the URL is the upstream's own. */
+export interface UpstreamCall {
   method: "GET" | "HEAD";
-  url: URL;
-  headers: Headers;
-  /** Decode Content-Encoding (for documents the proxy reads); otherwise bytes stay as sent. */
-  decodeBody?: boolean;
+  /** Added to the upstream's own headers (conditional headers on a revalidation). */
+  headers?: Headers;
+  /** Aborts the call (a leader that lost its lease stops). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Where a miss fetches from (distribution's proxy holds its remote as an object): plain HTTP,
+ * a docker registry with its token handshake, a CircleCI artifact. Bodies come decoded
+ * (Content-Encoding undone), so what is stored, hashed and verified is the file itself.
+ */
+export interface Upstream {
+  readonly url: URL;
+  fetch(call: UpstreamCall): Promise<Response>;
+  /** A cheaper freshness check than a conditional GET (docker: a HEAD). True = the entry is current. */
+  revalidate?(entry: IndexEntry): Promise<boolean>;
+  /** A digest an index of the remote declared for this file; asked only on a miss. */
+  declaredDigest?(): Promise<Digest | undefined>;
+}
+
+/** How a request reaches an upstream URL: extra headers, and whose credentials (if any) go with it. */
+export interface HttpOptions {
+  headers?: Record<string, string>;
+  /**
+   * "remote": the remote's `auth`, sent only when the URL lies under base_url (origin and path);
+   * an explicit RemoteAuth: those credentials for this URL (CircleCI's token on its artifact host);
+   * "none": nothing.
+   */
+  credentials?: "remote" | "none" | RemoteAuth;
+}
+
+export function httpUpstream(remote: RemoteConfig, env: Env, url: URL, options: HttpOptions = {}): Upstream {
+  return {
+    url,
+    fetch: (call) => {
+      const headers = new Headers(options.headers);
+      for (const [name, value] of call.headers ?? []) headers.set(name, value);
+      const auth = credentialsFor(remote, url, options.credentials ?? "remote");
+      return fetchUpstream(remote, env, { method: call.method, url, headers, auth, signal: call.signal });
+    },
+  };
+}
+
+function credentialsFor(remote: RemoteConfig, url: URL, credentials: NonNullable<HttpOptions["credentials"]>): RemoteAuth | undefined {
+  if (credentials === "none") return undefined;
+  if (credentials !== "remote") return credentials;
+  return isUnderBase(url, remote.base_url) ? remote.auth : undefined;
+}
+
+/** Same origin as base_url and inside its path: where the remote's credentials may go. */
+export function isUnderBase(url: URL, baseUrl: string): boolean {
+  const base = new URL(baseUrl);
+  const basePath = base.pathname.endsWith("/") ? base.pathname : `${base.pathname}/`;
+  return url.origin === base.origin && (url.pathname === base.pathname || url.pathname.startsWith(basePath));
 }
 
 /**
@@ -32,28 +92,36 @@ export function upstreamUrl(remote: RemoteConfig, rawPath: string, search = ""):
   return new URL(`${remote.base_url.replace(/\/+$/, "")}/${rawPath}${search}`);
 }
 
+export interface UpstreamRequest {
+  method: "GET" | "HEAD";
+  url: URL;
+  headers: Headers;
+  /** Credentials for `url` itself; dropped when a redirect leaves its origin. */
+  auth?: RemoteAuth;
+  signal?: AbortSignal;
+}
+
 /**
- * Fetches from the upstream, following redirects itself so that every hop is checked
- * against the network policy and the client never sees a redirect target. The timeout
- * covers the wait for response headers, not the body (large artifacts take long).
+ * Fetches from an upstream, following redirects itself so that every hop is checked against
+ * the network policy and the client never sees a redirect target. The timeout covers the wait
+ * for response headers, not the body (large artifacts take long; the fill watches for stalls).
  */
 export async function fetchUpstream(remote: RemoteConfig, env: Env, request: UpstreamRequest): Promise<Response> {
   let url = request.url;
   const headers = new Headers(request.headers);
   headers.set("user-agent", USER_AGENT);
-  // Credentials are for the configured upstream only, never for a file host its indexes link to.
-  const auth = request.url.origin === new URL(remote.base_url).origin ? authHeader(remote.auth, env) : null;
+  const auth = authHeader(request.auth, env);
   if (auth) headers.set(auth[0], auth[1]);
 
   for (let hop = 0; ; hop++) {
     checkDestination(remote, url);
-    const response = await fetchWithTimeout(url, request.method, headers, remote.upstream_timeout * 1000, request.decodeBody);
+    const response = await fetchWithTimeout(url, request.method, headers, remote.upstream_timeout * 1000, request.signal);
     const location = response.headers.get("location");
     if (response.status < 300 || response.status >= 400 || response.status === 304 || !location) return response;
     await response.body?.cancel();
     if (hop === MAX_REDIRECTS) throw new UpstreamError(502, "TOO_MANY_REDIRECTS", `more than ${MAX_REDIRECTS} redirects`);
     const next = new URL(location, url);
-    // Credentials are for the configured upstream only, never for the CDN it redirects to.
+    // Credentials are for the URL they were meant for, never for the CDN it redirects to.
     if (next.origin !== url.origin) {
       headers.delete("authorization");
       if (auth) headers.delete(auth[0]);
@@ -71,20 +139,23 @@ function checkDestination(remote: RemoteConfig, url: URL): void {
   }
 }
 
-async function fetchWithTimeout(url: URL, method: string, headers: Headers, timeoutMs: number, decodeBody = false): Promise<Response> {
+async function fetchWithTimeout(url: URL, method: string, headers: Headers, timeoutMs: number, signal?: AbortSignal): Promise<Response> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const stop = () => controller.abort(signal?.reason);
+  signal?.addEventListener("abort", stop);
   try {
-    // "manual" keeps Content-Encoding bodies as the upstream sent them: stored and replayed byte for byte.
-    const encodeResponseBody = decodeBody ? "automatic" : "manual";
-    return await fetch(url, { method, headers, redirect: "manual", signal: controller.signal, encodeResponseBody } as RequestInit);
+    // Content-Encoding is undone here: the stored copy, its sha256 and any declared digest are of the file itself.
+    return await fetch(url, { method, headers, redirect: "manual", signal: controller.signal });
   } catch (error) {
+    if (signal?.aborted) throw signal.reason;
     if (controller.signal.aborted) {
-      throw new UpstreamError(504, "UPSTREAM_TIMEOUT", `upstream did not answer within ${timeoutMs / 1000}s`);
+      throw new UpstreamError(504, "UPSTREAM_TIMEOUT", `upstream did not answer within ${timeoutMs / 1000}s`, true);
     }
-    throw new UpstreamError(502, "UPSTREAM_UNREACHABLE", `upstream unreachable: ${(error as Error).message}`);
+    throw new UpstreamError(502, "UPSTREAM_UNREACHABLE", `upstream unreachable: ${(error as Error).message}`, true);
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", stop);
   }
 }
 

@@ -17,11 +17,11 @@ import {
 import type { AppEnv } from "../context.ts";
 import { mayReadRemote } from "../auth.ts";
 import { currentRemotes } from "../config/cache.ts";
-import { registryFetch } from "../docker/registry-auth.ts";
+import { registryUpstream } from "../docker/registry-auth.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
 import type { IndexEntry } from "../proxy/index-entry.ts";
 import type { FetchPlan } from "../proxy/plan.ts";
-import { upstreamUrl, type UpstreamRequest } from "../proxy/upstream.ts";
+import { upstreamUrl, type Upstream } from "../proxy/upstream.ts";
 import { proxyContext } from "../context.ts";
 
 /**
@@ -58,31 +58,36 @@ dockerRoutes.on(["GET", "HEAD"], "/v2/:remote/*", async (c) => {
   }
 
   const search = parsed.kind === "tags" ? url.search : "";
-  const upstream = upstreamUrl(remote, upstreamPath(remote.base_url, parsed), search);
-  const fetchFromRegistry = registryFetch(remote, c.env, c.var.stores.state, pullScope(upstreamRepository(remote.base_url, parsed.repository)));
+  const registry = registryUpstream(remote, c.env, c.var.stores.state, {
+    url: upstreamUrl(remote, upstreamPath(remote.base_url, parsed), search),
+    scope: pullScope(upstreamRepository(remote.base_url, parsed.repository)),
+    accept: parsed.kind === "manifest" ? MANIFEST_ACCEPT : "application/json",
+  });
   const plan: FetchPlan = {
     remote,
     request: c.req.raw,
     cacheKey: docker.cacheKey(path + search, { accept: null }),
     kind: decision.kind,
     path,
-    upstream,
-    upstreamHeaders: { accept: parsed.kind === "manifest" ? MANIFEST_ACCEPT : "application/json" },
+    upstream: parsed.kind === "manifest" && !parsed.digest ? withTagCheck(registry) : registry,
     verify: parsed.kind === "tags" ? undefined : (parsed.digest ?? undefined),
     disposition: "none",
     responseHeaders: API_VERSION,
     replayHeaders: ["docker-content-digest"],
-    upstreamFetch: fetchFromRegistry,
-    revalidate: parsed.kind === "manifest" && !parsed.digest ? (entry) => tagUnchanged(fetchFromRegistry, upstream, entry) : undefined,
   };
   return registryAnswer(await fetchThrough(proxyContext(c), plan), parsed);
 });
 
-/** A tag still points at the stored manifest: one HEAD (registries do not count it against rate limits). */
-async function tagUnchanged(fetchFromRegistry: (request: UpstreamRequest) => Promise<Response>, upstream: URL, entry: IndexEntry): Promise<boolean> {
-  const response = await fetchFromRegistry({ method: "HEAD", url: upstream, headers: new Headers({ accept: MANIFEST_ACCEPT }) });
-  await response.body?.cancel();
-  return response.status === 200 && response.headers.get("docker-content-digest") === `sha256:${entry.sha256}`;
+/** A tag is revalidated with one HEAD (registries do not count it against rate limits): still the stored manifest? */
+function withTagCheck(registry: Upstream): Upstream {
+  return {
+    ...registry,
+    async revalidate(entry: IndexEntry) {
+      const response = await registry.fetch({ method: "HEAD" });
+      await response.body?.cancel();
+      return response.status === 200 && response.headers.get("docker-content-digest") === `sha256:${entry.sha256}`;
+    },
+  };
 }
 
 /** Digest-addressed answers always name their digest; errors become the registry's error format. */

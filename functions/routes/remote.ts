@@ -1,11 +1,11 @@
 import { Hono, type Context } from "hono";
-import { proxyContext, type AppEnv } from "../context.ts";
 import { remoteReadDenied } from "../auth.ts";
 import { serveCircleArtifact } from "../circleci/route.ts";
 import { currentRemotes } from "../config/cache.ts";
+import { proxyContext, type AppEnv } from "../context.ts";
 import { jsonError } from "../errors.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
-import { planRemotePath } from "../proxy/plan.ts";
+import { parseRemotePath, planRemotePath } from "../proxy/plan.ts";
 import { proxyBase } from "../proxy/proxy-base.ts";
 
 export const remoteRoutes = new Hono<AppEnv>();
@@ -24,24 +24,12 @@ async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {
   if (denied) return denied;
 
   const url = new URL(c.req.url);
-  const rawPath = url.pathname.slice(`${prefix}/${name}/`.length);
-  let path: string;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {
-    return jsonError(400, "BAD_PATH", "the path is not valid percent-encoding");
-  }
-  if (rawPath === "") return jsonError(404, "NOT_FOUND", "a file path is needed after the remote name");
-  if (path.split("/").some((segment) => segment === ".." || segment === ".")) {
-    return jsonError(400, "BAD_PATH", "the path must not contain '.' or '..' segments");
-  }
-  if (remote.package === "circleci") return serveCircleArtifact(c, remote, path);
+  const path = parseRemotePath(url.pathname.slice(`${prefix}/${name}/`.length), url.search);
+  if (path instanceof Response) return path;
+  if (remote.package === "circleci") return serveCircleArtifact(c, remote, path.decoded);
   // Registries speak their own protocol (token handshake, registry errors): only under /v2/.
   if (remote.package === "docker") return jsonError(404, "NOT_FOUND", `${remote.name} is a docker registry: pull through /v2/${remote.name}/…`);
-  const plan = planRemotePath(remote, rawPath, path, url.search, c.req.raw, {
-    state: c.var.stores.state,
-    proxyBase: proxyBase(c.req.raw, remote, prefix),
-  });
+  const plan = planRemotePath(remote, path, c.req.raw, { state: c.var.stores.state, env: c.env, proxyBase: proxyBase(c.req.raw, remote, prefix) });
   if (plan instanceof Response) return plan;
   return fetchThrough(proxyContext(c), plan);
 }

@@ -7,6 +7,8 @@ export interface StoredBlob {
   size: number;
   /** Hex digest in the algorithm asked for with `alsoHash` (npm declares sha512 or sha1). */
   otherDigest?: string;
+  /** False when the blob store failed on the way (`bestEffort`): the digests are right, nothing is stored. */
+  stored: boolean;
 }
 
 /**
@@ -15,11 +17,27 @@ export interface StoredBlob {
  */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 
+/**
+ * Remembers multipart uploads while they are open, so a sweep can abort the ones whose writer
+ * died (a killed worker cannot clean up after itself). Failures to remember are not fatal.
+ */
+export interface UploadTracker {
+  started(key: string, uploadId: string): Promise<void>;
+  ended(key: string): Promise<void>;
+}
+
 export interface BlobUploadOptions {
   /** The length announced in advance (Content-Length), or null when unknown (chunked). */
   size: number | null;
   /** A second digest to compute besides sha256 (one an index declares). */
   alsoHash?: DigestAlgorithm;
+  /**
+   * A blob store that fails stops the storing, not the hashing: write() and finish() go on and
+   * the result says `stored: false` (the cache fill then serves the bytes uncached). Without
+   * it, a store failure rejects write() (an upload must fail when its bytes are not kept).
+   */
+  bestEffort?: boolean;
+  tracker?: UploadTracker;
 }
 
 /**
@@ -32,7 +50,10 @@ export class BlobUpload {
   readonly key: string;
   readonly #expected: number | null;
   readonly #alsoHash?: DigestAlgorithm;
+  readonly #bestEffort: boolean;
   readonly #sink: Sink;
+  /** Why storing stopped (bestEffort), or null while it goes on. */
+  #storeFailure: unknown = null;
   readonly #hashers: DigestStream[];
   readonly #hashWriters: WritableStreamDefaultWriter<BufferSource>[];
   #bytes = 0;
@@ -41,8 +62,9 @@ export class BlobUpload {
     this.key = key;
     this.#expected = options.size;
     this.#alsoHash = options.alsoHash;
+    this.#bestEffort = options.bestEffort ?? false;
     const { size } = options;
-    this.#sink = size === null || size > MULTIPART_THRESHOLD ? new MultipartSink(blobs, key) : new SizedSink(blobs, key, size);
+    this.#sink = size === null || size > MULTIPART_THRESHOLD ? new MultipartSink(blobs, key, options.tracker) : new SizedSink(blobs, key, size);
     this.#hashers = [new crypto.DigestStream("SHA-256")];
     if (options.alsoHash && options.alsoHash !== "sha256") this.#hashers.push(new crypto.DigestStream(options.alsoHash.replace("sha", "SHA-")));
     this.#hashWriters = this.#hashers.map((hasher) => hasher.getWriter());
@@ -56,7 +78,8 @@ export class BlobUpload {
   async write(chunk: Uint8Array): Promise<void> {
     this.#bytes += chunk.byteLength;
     if (this.#expected !== null && this.#bytes > this.#expected) throw new Error(`the body is longer than the announced ${this.#expected} bytes`);
-    await Promise.all([...this.#hashWriters.map((writer) => writer.write(chunk)), this.#sink.write(chunk)]);
+    await Promise.all(this.#hashWriters.map((writer) => writer.write(chunk)));
+    if (this.#storeFailure === null) await this.#store(() => this.#sink.write(chunk));
   }
 
   /** Completes the upload; rejects (and aborts) when fewer bytes came than announced. */
@@ -67,9 +90,22 @@ export class BlobUpload {
       throw error;
     }
     await Promise.all(this.#hashWriters.map((writer) => writer.close()));
-    await this.#sink.close();
+    if (this.#storeFailure === null) await this.#store(() => this.#sink.close());
     const [sha256, other] = await Promise.all(this.#hashers.map(async (hasher) => toHex(await hasher.digest)));
-    return { key: this.key, sha256: sha256!, size: this.#bytes, otherDigest: this.#alsoHash === "sha256" ? sha256 : other };
+    const otherDigest = this.#alsoHash === "sha256" ? sha256 : other;
+    return { key: this.key, sha256: sha256!, size: this.#bytes, otherDigest, stored: this.#storeFailure === null };
+  }
+
+  /** A sink step; under bestEffort a failure ends the storing (the partial upload is aborted) instead of the upload. */
+  async #store(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      if (!this.#bestEffort) throw error;
+      this.#storeFailure = error;
+      console.error(`blob store failed, ${this.key} is served uncached:`, (error as Error).message);
+      await this.#sink.abort();
+    }
   }
 
   async abort(reason?: unknown): Promise<void> {
@@ -129,14 +165,16 @@ class SizedSink implements Sink {
 class MultipartSink implements Sink {
   readonly #blobs: BlobStore;
   readonly #key: string;
+  readonly #tracker?: UploadTracker;
   #upload: MultipartUpload | null = null;
   #parts = 0;
   #buffer = new Uint8Array(MIN_PART_SIZE);
   #filled = 0;
 
-  constructor(blobs: BlobStore, key: string) {
+  constructor(blobs: BlobStore, key: string, tracker?: UploadTracker) {
     this.#blobs = blobs;
     this.#key = key;
+    this.#tracker = tracker;
   }
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -158,14 +196,20 @@ class MultipartSink implements Sink {
     }
     if (this.#filled > 0) await this.#flushPart();
     await this.#upload.complete();
+    await this.#tracker?.ended(this.#key).catch(() => {});
   }
 
   async abort(): Promise<void> {
-    await this.#upload?.abort().catch(() => {});
+    if (!this.#upload) return;
+    await this.#upload.abort().catch(() => {});
+    await this.#tracker?.ended(this.#key).catch(() => {});
   }
 
   async #flushPart(): Promise<void> {
-    this.#upload ??= await this.#blobs.createMultipartUpload(this.#key);
+    if (!this.#upload) {
+      this.#upload = await this.#blobs.createMultipartUpload(this.#key);
+      await this.#tracker?.started(this.#key, this.#upload.uploadId).catch(() => {});
+    }
     await this.#upload.uploadPart(++this.#parts, this.#buffer.slice(0, this.#filled));
     this.#filled = 0;
   }

@@ -6,12 +6,9 @@ import { parse as parseYaml } from "yaml";
 import WebSocket from "ws";
 import { CONFIG_VERSION_KEY } from "../../functions/config/cache.ts";
 import { ConfigError, parseRemotes, type RemoteConfig } from "../../functions/config/schema.ts";
+import { createStores } from "../../functions/stores.ts";
 import { applyMigrations } from "../meta/migrate.ts";
-import { PostgresMetadataStore } from "../meta/postgres.ts";
 import { PgConnection } from "../pg/connection.ts";
-import { PostgresStateStore } from "../state/postgres.ts";
-import type { StateStore } from "../state/types.ts";
-import { UpstashStateStore } from "../state/upstash.ts";
 import { chooseBackends } from "./backends.ts";
 import { buildWorker } from "./build-worker.ts";
 import { freePort } from "./free-port.ts";
@@ -166,16 +163,18 @@ export async function loadRemotesFile(path: string): Promise<RemoteConfig[]> {
 /** Writes the remotes in one transaction and bumps the version every isolate watches. */
 async function storeRemotes(remotes: RemoteConfig[], bindings: Record<string, string>): Promise<void> {
   const pg = new PgConnection({ databaseUrl: bindings.DATABASE_URL!, wsProxy: bindings.PG_WS_PROXY, webSocketConstructor: WebSocket });
-  const state: StateStore = bindings.UPSTASH_REDIS_REST_URL
-    ? new UpstashStateStore({ url: bindings.UPSTASH_REDIS_REST_URL, token: bindings.UPSTASH_REDIS_REST_TOKEN! })
-    : new PostgresStateStore(pg);
   try {
     await applyMigrations(pg);
-    await new PostgresMetadataStore(pg).applyRemotesFile(remotes.map(({ name, ...config }) => ({ name, config })));
-    await state.incr(CONFIG_VERSION_KEY);
   } finally {
-    await state.close();
     await pg.close();
+  }
+  // The Worker's own store builder, with the bindings the Worker gets: one place knows the adapters.
+  const stores = createStores(bindings, { webSocketConstructor: WebSocket });
+  try {
+    await stores.meta.applyRemotesFile(remotes.map(({ name, ...config }) => ({ name, config })));
+    await stores.state.incr(CONFIG_VERSION_KEY);
+  } finally {
+    await stores.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
-import Redis from "ioredis";
+import Redis, { ReplyError } from "ioredis";
 
 /**
  * The Upstash REST protocol over a real Redis, so `@upstash/redis` runs unchanged against a local
@@ -25,13 +25,16 @@ type Entry = { result: unknown } | { error: string };
 
 export async function startUpstashBridge(options: UpstashBridgeOptions): Promise<UpstashBridge> {
   const { redisUrl, token, port = 0, host = "127.0.0.1" } = options;
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  // No offline queue: while Redis is down a command fails at once (503), as a hosted REST
+  // endpoint would answer, instead of waiting for a reconnect.
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on("error", () => {}); // reconnects on its own; failures surface per command
   await redis.connect();
   const expected = Buffer.from(`Bearer ${token}`);
 
   const server = createServer((req, res) => {
     // Malformed JSON is the client's fault (400); anything else is the bridge's (500).
-    handle(req, res).catch((error: unknown) => send(res, error instanceof SyntaxError ? 400 : 500, { error: errorMessage(error) }));
+    handle(req, res).catch((error: unknown) => send(res, error instanceof SyntaxError ? 400 : 503, { error: errorMessage(error) }));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -51,7 +54,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
       const batch = path === "/pipeline" ? redis.pipeline() : redis.multi();
       for (const [name, ...args] of body) batch.call(name.toUpperCase(), ...args.map(String));
       const replies = (await batch.exec().catch((error: unknown) => error)) ?? [];
-      if (!Array.isArray(replies)) return send(res, 400, { error: errorMessage(replies) });
+      if (!Array.isArray(replies)) return send(res, replies instanceof ReplyError ? 400 : 503, { error: errorMessage(replies) });
       const entries: Entry[] = replies.map(([error, result]: [Error | null, unknown]) =>
         error ? { error: error.message } : { result: encode(result) },
       );
@@ -63,7 +66,8 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
       try {
         return send(res, 200, { result: encode(await redis.call(name.toUpperCase(), ...args.map(String))) });
       } catch (error) {
-        return send(res, 400, { error: errorMessage(error) });
+        // Redis refusing the command is the client's fault; an unreachable Redis is an outage.
+        return send(res, error instanceof ReplyError ? 400 : 503, { error: errorMessage(error) });
       }
     }
     return send(res, 404, { error: "ERR unknown path" });
@@ -101,7 +105,9 @@ function toBase64(value: unknown): unknown {
   return value;
 }
 
+/** Connection errors read as outages to the client (see infra/state/upstash.ts), never as `ERR …` refusals. */
 function errorMessage(error: unknown): string {
+  if (error instanceof Error && !(error instanceof ReplyError)) return `redis unreachable: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
 }
 

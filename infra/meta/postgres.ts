@@ -6,6 +6,7 @@ import type {
   EvictionTarget,
   MetadataStore,
   NewEvent,
+  OpenUpload,
   StoredEvent,
   StoredRemote,
   UsageBatch,
@@ -216,12 +217,46 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async recordArtifact(record: ArtifactRecord): Promise<void> {
     await this.#pg.query(
-      `INSERT INTO artifacts (remote, cache_key, path, sha256, size, content_type, fetched_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO artifacts (remote, cache_key, path, sha256, size, content_type, fetched_at, entry)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (remote, cache_key) DO UPDATE SET path = EXCLUDED.path, sha256 = EXCLUDED.sha256,
-         size = EXCLUDED.size, content_type = EXCLUDED.content_type, fetched_at = EXCLUDED.fetched_at`,
-      [record.remote, record.cacheKey, record.path, record.sha256, record.size, record.contentType, record.fetchedAt],
+         size = EXCLUDED.size, content_type = EXCLUDED.content_type, fetched_at = EXCLUDED.fetched_at, entry = EXCLUDED.entry
+       WHERE artifacts.fetched_at <= EXCLUDED.fetched_at`,
+      [
+        record.remote,
+        record.cacheKey,
+        record.path,
+        record.sha256,
+        record.size,
+        record.contentType,
+        record.fetchedAt,
+        record.entry === undefined ? null : JSON.stringify(record.entry),
+      ],
     );
+  }
+
+  async artifactEntry(remote: string, cacheKey: string): Promise<unknown> {
+    const rows = await this.#pg.query<{ entry: unknown }>("SELECT entry FROM artifacts WHERE remote = $1 AND cache_key = $2", [remote, cacheKey]);
+    return rows[0]?.entry ?? null;
+  }
+
+  async uploadStarted(key: string, uploadId: string): Promise<void> {
+    await this.#pg.query(
+      "INSERT INTO open_uploads (key, upload_id) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET upload_id = EXCLUDED.upload_id, started_at = now()",
+      [key, uploadId],
+    );
+  }
+
+  async uploadEnded(key: string): Promise<void> {
+    await this.#pg.query("DELETE FROM open_uploads WHERE key = $1", [key]);
+  }
+
+  async openUploadsBefore(before: Date, limit: number): Promise<OpenUpload[]> {
+    const rows = await this.#pg.query<{ key: string; upload_id: string; started_at: string }>(
+      "SELECT key, upload_id, started_at FROM open_uploads WHERE started_at < $1 ORDER BY started_at LIMIT $2",
+      [before.toISOString(), limit],
+    );
+    return rows.map((row) => ({ key: row.key, uploadId: row.upload_id, startedAt: new Date(row.started_at) }));
   }
 
   async ping(): Promise<void> {

@@ -16,6 +16,15 @@ export interface ArtifactRecord {
   size: number;
   contentType: string;
   fetchedAt: Date;
+  /** The index entry as committed (JSON): hits are served from it while the state store is down. */
+  entry?: unknown;
+}
+
+/** A multipart upload that was started and not yet completed or aborted. */
+export interface OpenUpload {
+  key: string;
+  uploadId: string;
+  startedAt: Date;
 }
 
 /** The two kinds of configured repositories; each has its own table of the same shape. */
@@ -91,6 +100,12 @@ export interface MetadataStore {
    */
   applyRemotesFile(remotes: StoredRemote[]): Promise<void>;
   recordArtifact(record: ArtifactRecord): Promise<void>;
+  /** The index entry an artifact was committed with (null when there is none). */
+  artifactEntry(remote: string, cacheKey: string): Promise<unknown>;
+  /** Open multipart uploads, so a sweep can abort those whose writer died. */
+  uploadStarted(key: string, uploadId: string): Promise<void>;
+  uploadEnded(key: string): Promise<void>;
+  openUploadsBefore(before: Date, limit: number): Promise<OpenUpload[]>;
   ping(): Promise<void>;
   /** Queries made so far by this instance (for the benchmark's budget check). */
   readonly queries: number;

@@ -1,4 +1,5 @@
 import { Client, neonConfig } from "@neondatabase/serverless";
+import { BackendUnavailable } from "../unavailable.ts";
 
 export interface PgOptions {
   /** postgres://user:pass@host:port/db */
@@ -28,10 +29,17 @@ export class PgConnection {
   }
 
   async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<Row[]> {
-    const client = await this.#connect();
-    this.queries++;
-    const result = await client.query(sql, params);
-    return result.rows as Row[];
+    try {
+      const client = await this.#connect();
+      this.queries++;
+      const result = await client.query(sql, params);
+      return result.rows as Row[];
+    } catch (error) {
+      // Postgres refusing a statement carries its SQLSTATE; a lost or refused connection does not.
+      if (isStatementError(error)) throw error;
+      void this.close();
+      throw new BackendUnavailable("metadata", error);
+    }
   }
 
   /** Runs `work` inside BEGIN/COMMIT on this connection; rolls back if it throws. */
@@ -70,6 +78,16 @@ export class PgConnection {
     });
     return this.#connecting;
   }
+}
+
+/**
+ * Postgres refused the statement (a SQLSTATE such as 23505 or 42P01). Connection exceptions
+ * (class 08), shutdowns (57P0x), resource exhaustion (class 53) and socket errnos (EPIPE, …)
+ * mean the database cannot be used right now instead.
+ */
+function isStatementError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !/^(E|08|53|57P)/.test(code);
 }
 
 function configureNeon(options: PgOptions): void {

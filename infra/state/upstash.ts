@@ -1,4 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
+import { BackendUnavailable } from "../unavailable.ts";
 import type { StateStore } from "./types.ts";
 
 export interface UpstashOptions {
@@ -39,6 +40,9 @@ export class UpstashStateStore implements StateStore {
       automaticDeserialization: false, // values are plain strings; callers own their encoding
       enableAutoPipelining: false,
       enableTelemetry: false,
+      // A down backend must fail within ~0.2 s, not after the client's default 5 retries (~4 s):
+      // the request path then serves from the metadata store instead.
+      retry: { retries: 2, backoff: (attempt) => 50 * (attempt + 1) },
     });
   }
 
@@ -107,10 +111,22 @@ export class UpstashStateStore implements StateStore {
     // Stateless HTTP: nothing to close.
   }
 
-  #call<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+  async #call<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
     this.#roundTrips++;
-    return command(this.#redis);
+    try {
+      return await command(this.#redis);
+    } catch (error) {
+      throw isCommandError(error) ? error : new BackendUnavailable("state", error);
+    }
   }
+}
+
+/**
+ * Redis refused the command itself (`ERR …`, `WRONGTYPE …`, `NOSCRIPT …`): the client's fault,
+ * not an outage. Anything else — a network error, a 5xx from the REST endpoint — is an outage.
+ */
+function isCommandError(error: unknown): boolean {
+  return error instanceof Error && error.name === "UpstashError" && /^[A-Z]{2,}\b/.test(error.message);
 }
 
 /** SCAN MATCH treats `* ? [ ] \` as glob syntax; a prefix must match literally. */

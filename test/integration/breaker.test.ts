@@ -43,14 +43,16 @@ it("stops asking a failing upstream, answers from cache or with 503, and closes 
 
   origin.failWith = 503;
   for (const path of ["a.bin", "b.bin", "c.bin"]) expect((await get(path)).status).toBe(502);
-  const failures = origin.requests.length;
 
+  // The breaker opens in the background of the third failure: a moment later nothing goes upstream.
   await eventually(async () => {
     const refused = await get("d.bin");
     expect(refused.status).toBe(503);
     expect((await json(refused)).error.code).toBe("UPSTREAM_CIRCUIT_OPEN");
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
   }, 3_000);
+  const failures = origin.requests.length;
+  expect((await get("e.bin")).status).toBe(503);
   const stale = await get("index/feed.txt");
   expect(await stale.text()).toBe("feed");
   expect(stale.headers.get("x-artifact-stale-reason")).toMatch(/circuit breaker open/);

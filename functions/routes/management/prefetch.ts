@@ -3,12 +3,10 @@ import { z } from "zod";
 import type { AppEnv } from "../../context.ts";
 import { jsonError } from "../../errors.ts";
 import { fetchThrough } from "../../proxy/fetch-through.ts";
-import { planRemotePath } from "../../proxy/plan.ts";
-import { proxyBase } from "../../proxy/proxy-base.ts";
 import { proxyContext } from "../../context.ts";
 import { parseBody } from "./body.ts";
 import { expandBraces } from "./expand.ts";
-import { drain, encodePath, storedRemote } from "./stored-remote.ts";
+import { drain, planForPath, storedRemote } from "./stored-remote.ts";
 
 export const prefetchRoutes = new Hono<AppEnv>();
 
@@ -48,21 +46,14 @@ prefetchRoutes.post("/", async (c) => {
   }
 
   const warm = async (path: string): Promise<PathResult> => {
-    const rawPath = encodePath(path);
-    if (rawPath === null) return { path, ok: false, status: 400, error: "the path must not contain '.' or '..' segments" };
-    const decoded = decodeURIComponent(rawPath);
-    const request = new Request(new URL(`/api/v1/remote/${remote.name}/${rawPath}`, c.req.url));
-    const plan = planRemotePath(remote, rawPath, decoded, "", request, {
-      state: c.var.stores.state,
-      proxyBase: proxyBase(request, remote, "/api/v1/remote"),
-    });
+    const plan = planForPath(c, remote, path);
     const response = plan instanceof Response ? plan : await fetchThrough(proxyContext(c), plan);
     if (response.status !== 200) {
       const error = await response.json().then((json) => (json as { error?: { message?: string } }).error?.message, () => undefined);
-      return { path: decoded, ok: false, status: response.status, error: error ?? `status ${response.status}` };
+      return { path, ok: false, status: response.status, error: error ?? `status ${response.status}` };
     }
     const size = await drain(response.body);
-    return { path: decoded, ok: true, status: 200, source: response.headers.get("x-artifact-source") ?? undefined, size };
+    return { path, ok: true, status: 200, source: response.headers.get("x-artifact-source") ?? undefined, size };
   };
 
   const results: PathResult[] = new Array(paths.length);

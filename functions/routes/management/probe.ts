@@ -5,11 +5,9 @@ import { providers } from "../../../providers/index.ts";
 import type { AppEnv } from "../../context.ts";
 import { jsonError } from "../../errors.ts";
 import { indexKey, isFresh, readEntry } from "../../proxy/index-entry.ts";
-import { planRemotePath } from "../../proxy/plan.ts";
-import { proxyBase } from "../../proxy/proxy-base.ts";
-import { fetchUpstream, UpstreamError } from "../../proxy/upstream.ts";
+import { UpstreamError } from "../../proxy/upstream.ts";
 import { parseBody } from "./body.ts";
-import { drain, encodePath, storedRemote } from "./stored-remote.ts";
+import { drain, planForPath, storedRemote } from "./stored-remote.ts";
 
 export const probeRoutes = new Hono<AppEnv>();
 
@@ -24,30 +22,26 @@ probeRoutes.post("/", async (c) => {
   if (body instanceof Response) return body;
   const remote = await storedRemote(c, body.remote);
   if (remote instanceof Response) return remote;
-  const rawPath = encodePath(body.path);
-  if (rawPath === null) return jsonError(400, "BAD_PATH", "the path must not contain '.' or '..' segments");
-  const path = decodeURIComponent(rawPath);
-
+  const path = body.path.replace(/^\/+/, "");
   const decision = decide(remote, providers[remote.package]!, path);
   const report = { remote: remote.name, path, classification: decision.kind, reason: decision.reason };
   if (decision.kind === "denied") return c.json({ ...report, ok: false, fetched: false });
 
-  const request = new Request(new URL(`/api/v1/remote/${remote.name}/${rawPath}`, c.req.url));
-  const plan = planRemotePath(remote, rawPath, path, "", request, { state: c.var.stores.state, proxyBase: proxyBase(request, remote, "/api/v1/remote") });
+  const plan = planForPath(c, remote, path);
   if (plan instanceof Response) return plan;
   const entry = await readEntry(c.var.stores.state, indexKey(remote.name, plan.cacheKey));
   const cached = entry === null ? "no" : isFresh(entry) ? "fresh" : "stale";
   const started = performance.now();
+  const upstream_url = plan.upstream.url.toString();
   try {
-    const upstreamRequest = { method: "GET" as const, url: plan.upstream, headers: new Headers(plan.upstreamHeaders) };
-    const upstream = await (plan.upstreamFetch ? plan.upstreamFetch(upstreamRequest) : fetchUpstream(remote, c.env, upstreamRequest));
+    const upstream = await plan.upstream.fetch({ method: "GET" });
     const latencyMs = Math.round(performance.now() - started);
     const size = await drain(upstream.body);
     return c.json({
       ...report,
       ok: upstream.status === 200,
       fetched: true,
-      upstream_url: plan.upstream.toString(),
+      upstream_url,
       status: upstream.status,
       latency_ms: latencyMs,
       duration_ms: Math.round(performance.now() - started),
@@ -61,7 +55,7 @@ probeRoutes.post("/", async (c) => {
       ...report,
       ok: false,
       fetched: false,
-      upstream_url: plan.upstream.toString(),
+      upstream_url,
       error: { code: error.code, message: error.message },
       duration_ms: Math.round(performance.now() - started),
       cached,

@@ -2,6 +2,8 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../context.ts";
 import { parseRemote, type RemoteConfig } from "../../config/schema.ts";
 import { jsonError } from "../../errors.ts";
+import { parseRemotePath, planRemotePath, type FetchPlan } from "../../proxy/plan.ts";
+import { proxyBase } from "../../proxy/proxy-base.ts";
 
 /**
  * A remote as stored right now (not the isolate's cached copy): a probe just after a PUT
@@ -12,11 +14,16 @@ export async function storedRemote(c: Context<AppEnv>, name: string): Promise<Re
   return row ? parseRemote(row.name, row.config) : jsonError(404, "REMOTE_NOT_FOUND", `no remote named '${name}'`);
 }
 
-/** The path as it goes into an upstream URL, or null when it has `.`/`..` segments (which could climb above base_url). */
-export function encodePath(path: string): string | null {
-  const segments = path.replace(/^\/+/, "").split("/");
-  if (segments.some((segment) => segment === "." || segment === "..")) return null;
-  return segments.map(encodeURIComponent).join("/");
+/**
+ * The plan a client's plain GET of `path` (as text, not percent-encoded) would get: the same
+ * front as the request path (path checks, rules, provider), for probe and prefetch.
+ */
+export function planForPath(c: Context<AppEnv>, remote: RemoteConfig, path: string): FetchPlan | Response {
+  const raw = path.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/");
+  const parsed = parseRemotePath(raw);
+  if (parsed instanceof Response) return parsed;
+  const request = new Request(new URL(`/api/v1/remote/${remote.name}/${raw}`, c.req.url));
+  return planRemotePath(remote, parsed, request, { state: c.var.stores.state, env: c.env, proxyBase: proxyBase(request, remote, "/api/v1/remote") });
 }
 
 /** Reads a body to its end without keeping it; returns its length. */

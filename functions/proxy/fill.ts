@@ -1,0 +1,136 @@
+import type { BlobStore } from "../../infra/blob/types.ts";
+import type { Digest } from "../../providers/types.ts";
+import { BlobUpload, type StoredBlob, type UploadTracker } from "../storage/blob-upload.ts";
+import { ClientTap, type Resume } from "./client-tap.ts";
+
+/** The copy could not be completed; nothing of it is kept. */
+export class FillFailed extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "FillFailed";
+    this.code = code;
+  }
+}
+
+export interface FillOptions {
+  /** Where the bytes go while they arrive (`uploads/<uuid>`: the sweep cleans up after a killed worker). */
+  key: string;
+  /** The length the upstream announced; null when unknown. */
+  size: number | null;
+  /** The digest the file must have; checked before the last byte reaches a client. */
+  verify?: Digest;
+  /** No byte for this long is a cut (upstream_timeout). */
+  stallMs: number;
+  /** The whole copy must be done by then (epoch ms): a fill never runs unbounded. */
+  deadline: number;
+  /** Aborts the copy (the lease was lost). */
+  signal: AbortSignal;
+  /** Where a client that fell behind reads the rest, once the copy is stored. */
+  resume: Resume;
+  tracker?: UploadTracker;
+}
+
+/**
+ * Copies one upstream body into the blob store at the upstream's pace, hashing as it goes, and
+ * hands each chunk to every client tap without waiting for any of them. The last chunk is held
+ * back until the length and the declared digest are checked, so no client ever receives a
+ * complete body that is wrong: on any failure every tap's transfer fails and the upload is
+ * removed. A blob store that fails ends the storing, not the copy (`stored: false`).
+ */
+export class Fill {
+  readonly done: Promise<StoredBlob>;
+  readonly #taps: ClientTap[] = [];
+  readonly #options: FillOptions;
+  readonly #upload: BlobUpload;
+  #delivered = 0;
+
+  constructor(blobs: BlobStore, body: ReadableStream<Uint8Array>, options: FillOptions) {
+    this.#options = options;
+    this.#upload = new BlobUpload(blobs, options.key, { size: options.size, alsoHash: options.verify?.algorithm, bestEffort: true, tracker: options.tracker });
+    this.done = this.#run(blobs, body);
+    this.done.catch(() => {}); // observed by the caller; never an unhandled rejection
+  }
+
+  /**
+   * A client stream of the body (or of one range of it), fed as the copy goes; `limit` bytes
+   * may wait for the client before it is detached (default CLIENT_BUFFER_BYTES).
+   */
+  tap(range?: { offset: number; length: number }, limit?: number): ReadableStream<Uint8Array> {
+    const tap = new ClientTap({ range, resume: this.#options.resume, limit });
+    this.#taps.push(tap);
+    return tap.readable;
+  }
+
+  async #run(blobs: BlobStore, body: ReadableStream<Uint8Array>): Promise<StoredBlob> {
+    const reader = body.getReader();
+    let held: Uint8Array | null = null;
+    try {
+      for (;;) {
+        const { done, value } = await this.#read(reader);
+        if (done) break;
+        if (held) this.#deliver(held);
+        held = value;
+        await this.#upload.write(value);
+      }
+      const blob = await this.#upload.finish().catch((error: Error) => {
+        throw new FillFailed("UPSTREAM_SHORT_BODY", error.message);
+      });
+      const mismatch = this.#digestMismatch(blob);
+      if (mismatch) {
+        await blobs.delete(blob.key).catch(() => {});
+        throw new FillFailed("DIGEST_MISMATCH", mismatch);
+      }
+      if (held) this.#deliver(held);
+      for (const tap of this.#taps) tap.settle();
+      return blob;
+    } catch (error) {
+      const failure = asFillFailure(error);
+      await Promise.allSettled([this.#upload.abort(failure), reader.cancel(failure)]);
+      for (const tap of this.#taps) tap.settle(failure);
+      throw failure;
+    }
+  }
+
+  #deliver(chunk: Uint8Array): void {
+    for (const tap of this.#taps) tap.push(chunk, this.#delivered);
+    this.#delivered += chunk.byteLength;
+  }
+
+  /** One read, failed when the upstream stalls, the deadline passes or the lease is lost. */
+  async #read(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<ReadableStreamReadResult<Uint8Array>> {
+    const { stallMs, deadline, signal } = this.#options;
+    signal.throwIfAborted();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const interrupted = new Promise<never>((_, reject) => {
+      const waitMs = Math.min(stallMs, deadline - Date.now());
+      const reason =
+        waitMs < stallMs
+          ? new FillFailed("FILL_DEADLINE", "the download did not finish before the fill deadline")
+          : new FillFailed("UPSTREAM_STALLED", `the upstream sent nothing for ${stallMs / 1000}s`);
+      timer = setTimeout(() => reject(reason), Math.max(0, waitMs));
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort);
+    });
+    try {
+      return await Promise.race([reader.read(), interrupted]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  #digestMismatch(blob: StoredBlob): string | null {
+    const { verify } = this.#options;
+    if (!verify || blob.otherDigest === verify.hex) return null;
+    return `the file's ${verify.algorithm} is ${blob.otherDigest}, the index declares ${verify.hex}`;
+  }
+}
+
+function asFillFailure(error: unknown): FillFailed {
+  if (error instanceof FillFailed) return error;
+  const message = (error as Error).message;
+  if ((error as Error).name === "LeaseLost") return new FillFailed("LEASE_LOST", `${message}; another request took over the download`);
+  return new FillFailed("UPSTREAM_BROKEN", `the upstream transfer failed (${message})`);
+}
