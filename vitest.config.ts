@@ -5,7 +5,8 @@ import { defineConfig } from "vitest/config";
 /**
  * Three projects, run one after the other (groupOrder):
  * - unit: pure modules (providers, schema, policies) in Node, no I/O;
- * - workers: store adapters inside workerd against the real backends (contract suites);
+ * - workers: inside workerd: store adapters against the real backends (contract suites), and the
+ *   request path's own tests on the in-memory stores (test/engine);
  * - integration: the whole proxy as `npm start` runs it, real origins and clients on loopback.
  */
 export default defineConfig({
@@ -51,7 +52,7 @@ export default defineConfig({
         test: {
           name: "workers",
           sequence: { groupOrder: 1 },
-          include: ["test/contract/**/*.test.ts"],
+          include: ["test/contract/**/*.test.ts", "test/engine/**/*.test.ts"],
           globalSetup: ["test/contract/global-setup.ts"],
         },
       },

@@ -269,10 +269,18 @@ function missResponse(job: Job, representation: Representation, fill: Fill): Res
   if (range && range !== "unsatisfiable") {
     headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${size}`);
     headers.set("content-length", String(range.length));
-    return new Response(fill.tap(range).pipeThrough(new FixedLengthStream(range.length)), { status: 206, headers });
+    return new Response(withLength(fill.tap(range), range.length), { status: 206, headers });
   }
   const body = fill.tap();
-  return new Response(size === null ? body : body.pipeThrough(new FixedLengthStream(size)), { status: 200, headers });
+  return new Response(size === null ? body : withLength(body, size), { status: 200, headers });
+}
+
+/** A stream sent with Content-Length: workerd sends a JS stream chunked unless it passes through a FixedLengthStream. */
+function withLength(body: ReadableStream<Uint8Array>, length: number): ReadableStream<Uint8Array> {
+  const sized = new FixedLengthStream(length);
+  // A failed fill errors the client's transfer through this pipe; the pipe's own rejection says nothing more.
+  body.pipeTo(sized.writable).catch(() => {});
+  return sized.readable;
 }
 
 /** A complete, verified copy becomes the answer for its key (compare-and-set), then moves to its content address. */

@@ -68,6 +68,8 @@ export class BlobUpload {
     this.#hashers = [new crypto.DigestStream("SHA-256")];
     if (options.alsoHash && options.alsoHash !== "sha256") this.#hashers.push(new crypto.DigestStream(options.alsoHash.replace("sha", "SHA-")));
     this.#hashWriters = this.#hashers.map((hasher) => hasher.getWriter());
+    // An aborted upload rejects its digests; they are read only after a successful finish().
+    for (const hasher of this.#hashers) hasher.digest.catch(() => {});
   }
 
   /** Bytes written so far. */
@@ -152,8 +154,9 @@ class SizedSink implements Sink {
   }
 
   async abort(): Promise<void> {
-    await this.#writer.abort().catch(() => {});
-    await this.#put.catch(() => {});
+    // A write still waiting for a put that already failed would hold abort() forever: whichever ends first.
+    const aborted = this.#writer.abort().catch(() => {});
+    await Promise.race([aborted, this.#put.then(() => {}, () => {})]);
     await this.#blobs.delete(this.#key).catch(() => {});
   }
 }

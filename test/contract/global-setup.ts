@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { startFauxqs } from "fauxqs";
 import WebSocket from "ws";
 import type { TestProject } from "vitest/node";
+import { applyMigrations } from "../../infra/meta/migrate.ts";
 import { PgConnection } from "../../infra/pg/connection.ts";
 import { startPgWsBridge } from "../../infra/local/pg-ws-bridge.ts";
 import { startUpstashBridge } from "../../infra/local/upstash-bridge.ts";
@@ -62,10 +62,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
 /** Applied through the bridge with the production driver, which also proves the bridge works. */
 async function migrate(wsProxy: string): Promise<void> {
-  const sql = await readFile(new URL("../../infra/migrations/001_init.sql", import.meta.url), "utf8");
   const connection = new PgConnection({ databaseUrl: DATABASE_URL, wsProxy, webSocketConstructor: WebSocket });
   try {
-    await connection.query(sql);
+    await applyMigrations(connection);
   } finally {
     await connection.close();
   }

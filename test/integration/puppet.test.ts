@@ -39,7 +39,7 @@ describe("puppet forge through the proxy (protocol level)", () => {
     origin.serve("/v3/releases", { body: JSON.stringify({ pagination, results: releases }), contentType: "application/json" });
     origin.serve("/v3/modules/acme-ntp", { body: JSON.stringify({ slug: "acme-ntp", current_release: releases[0], releases: releases.map(({ uri, version }) => ({ uri, version })) }), contentType: "application/json" });
     for (const [name, body] of Object.entries(archives)) origin.serve(`/v3/files/${name}`, { body, contentType: "application/gzip" });
-    stack = await startTestStack({ remotes: { [remote]: { base_url: origin.url, package: "puppet", allow_private_network: true, mutable_ttl: 1 } } });
+    stack = await startTestStack({ remotes: { [remote]: { base_url: origin.url, package: "puppet", allow_private_network: true, mutable_ttl: 3 } } });
   });
 
   afterAll(async () => {
@@ -78,7 +78,7 @@ describe("puppet forge through the proxy (protocol level)", () => {
 
   it("serves module installs from the cache once the Forge is gone", async () => {
     await origin.stop();
-    await sleep(1_200); // past mutable_ttl: the lists are served stale
+    await sleep(3_200); // past mutable_ttl: the lists are served stale
     expect(await installEverything()).toBe(2);
   });
 });
