@@ -1,3 +1,18 @@
 import { app } from "./app.ts";
+import { currentRemotes } from "./config/cache.ts";
+import type { Env } from "./env.ts";
+import { runMaintenance } from "./maintenance/index.ts";
+import { createStores } from "./stores.ts";
 
-export default app;
+export default {
+  fetch: app.fetch,
+  /** The Cron Trigger (wrangler.toml `[triggers]`): sweeps abandoned uploads and keeps storage bounded. */
+  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    const stores = createStores(env);
+    ctx.waitUntil(
+      runMaintenance(stores, (await currentRemotes(stores)).values())
+        .then((report) => console.log("maintenance:", JSON.stringify(report)))
+        .finally(() => stores.close()),
+    );
+  },
+} satisfies ExportedHandler<Env>;

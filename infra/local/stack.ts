@@ -68,10 +68,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     );
     const url = (await worker.ready).toString().replace(/\/$/, "");
     log(`artifactapi-edge listening on ${url} (${prepared.backends.join(", ")}; ${prepared.remotes.length} remotes)`);
+    const maintenance = scheduleMaintenance(url, prepared.bindings.ADMIN_TOKEN, log);
     return {
       url,
       backends: prepared.backends,
       stop: async () => {
+        clearInterval(maintenance);
         await worker.dispose().catch(() => {});
         await prepared.stop();
       },
@@ -80,6 +82,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await prepared.stop();
     throw error;
   }
+}
+
+/** How often `npm start` runs the maintenance a deployed Worker gets from its Cron Trigger. */
+const MAINTENANCE_EVERY_MS = 10 * 60_000;
+
+/** The Cron Trigger's work on a timer, through the management API (needs the admin token). */
+function scheduleMaintenance(url: string, adminToken: string | undefined, log: (line: string) => void): ReturnType<typeof setInterval> | undefined {
+  const token = adminToken?.split(",")[0]?.trim();
+  if (!token) return undefined;
+  const timer = setInterval(() => {
+    fetch(`${url}/api/v2/maintenance`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" })
+      .then(async (response) => response.ok || log(`maintenance failed: ${response.status} ${await response.text()}`))
+      .catch((error: Error) => log(`maintenance failed: ${error.message}`));
+  }, MAINTENANCE_EVERY_MS);
+  timer.unref();
+  return timer;
 }
 
 export interface PreparedBackends {

@@ -6,6 +6,7 @@ import { virtualSchema } from "../../config/virtual.ts";
 import { VERSION } from "../../version.ts";
 import { eventsQuery } from "./events.ts";
 import { evictObjectsQuery, listObjectsQuery } from "./objects.ts";
+import { maintenanceBody } from "./maintenance.ts";
 import { prefetchBody } from "./prefetch.ts";
 import { probeBody } from "./probe.ts";
 import { statsQuery } from "./stats.ts";
@@ -80,6 +81,7 @@ export function openapiDocument() {
         Virtual: schema(virtualSchema),
         ProbeRequest: schema(probeBody),
         PrefetchRequest: schema(prefetchBody),
+        MaintenanceRequest: schema(maintenanceBody),
       },
     },
     paths: {
@@ -92,6 +94,7 @@ export function openapiDocument() {
       },
       "/stats": { get: { summary: "Requests, hits, misses, bytes and top artifacts per remote, for 1h / 24h / 7d", parameters: queryParameters(statsQuery), responses: { 200: json("stats"), ...errors } } },
       "/probe": { post: { summary: "Fetch through a remote without storing; report status, latency, size, classification", requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/ProbeRequest" } } } }, responses: { 200: json("probe report"), ...errors } } },
+      "/maintenance": { post: { summary: "Run the periodic maintenance now (abandoned uploads swept); the Cron Trigger runs it every 10 minutes", requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/MaintenanceRequest" } } } }, responses: { 200: json("what was removed"), ...errors } } },
       "/prefetch": { post: { summary: "Warm the cache for paths or a brace pattern (at most 100, 4 at a time)", requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/PrefetchRequest" } } } }, responses: { 200: json("per-path results"), ...errors } } },
       "/events": {
         get: {

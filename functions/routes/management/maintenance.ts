@@ -1,0 +1,25 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { currentRemotes } from "../../config/cache.ts";
+import type { AppEnv } from "../../context.ts";
+import { runMaintenance } from "../../maintenance/index.ts";
+import { parseBody } from "./body.ts";
+import { logEvent } from "./event-log.ts";
+
+export const maintenanceRoutes = new Hono<AppEnv>();
+
+export const maintenanceBody = z.strictObject({
+  /** Treat uploads older than this many seconds as abandoned (default: the longest fill deadline plus 10 minutes). */
+  uploads_older_than: z.number().min(0).optional(),
+});
+
+/** Runs the maintenance the Cron Trigger runs, now, and reports what it removed. */
+maintenanceRoutes.post("/", async (c) => {
+  const body = await parseBody(c, maintenanceBody);
+  if (body instanceof Response) return body;
+  const report = await runMaintenance(c.var.stores, (await currentRemotes(c.var.stores)).values(), {
+    uploadsOlderThanMs: body.uploads_older_than === undefined ? undefined : body.uploads_older_than * 1000,
+  });
+  logEvent(c, "maintenance", undefined, { ...report });
+  return c.json({ uploads_deleted: report.uploadsDeleted, multipart_aborted: report.multipartAborted });
+});
