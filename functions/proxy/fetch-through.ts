@@ -14,8 +14,16 @@ import { dispositionFor, representationHeaders, type Representation } from "./re
 import { parseRange, serveEntry } from "./serve.ts";
 import { UpstreamError } from "./upstream.ts";
 
-/** A leader's lease on a key, renewed every third of it from the moment it is taken. */
-const LEASE_MS = 30_000;
+/**
+ * A leader's lease on a key, renewed every third of it from the moment it is taken: how long a
+ * leader that died blocks its key. `FETCH_LEASE_SECONDS` changes it (tests make it short).
+ */
+const DEFAULT_LEASE_SECONDS = 30;
+
+function leaseMs(ctx: ProxyContext): number {
+  const seconds = Number(ctx.env.FETCH_LEASE_SECONDS ?? DEFAULT_LEASE_SECONDS);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_LEASE_SECONDS) * 1000;
+}
 /** Waiters poll for the leader's commit with a backoff between these. */
 const FIRST_POLL_MS = 50;
 const MAX_POLL_MS = 1_000;
@@ -117,7 +125,7 @@ async function miss(ctx: ProxyContext, job: Job, seen: StoredEntry | null): Prom
 async function lead(ctx: ProxyContext, job: Job): Promise<Response | null> {
   let respond!: Respond;
   const answered = new Promise<Response>((resolve) => (respond = resolve));
-  const leased = withLease(ctx.stores.state, job.lockKey, LEASE_MS, async (lease) => {
+  const leased = withLease(ctx.stores.state, job.lockKey, leaseMs(ctx), async (lease) => {
     try {
       await refresh(ctx, job, lease, respond);
     } finally {
