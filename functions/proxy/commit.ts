@@ -2,7 +2,7 @@ import { isUnavailable } from "../../infra/unavailable.ts";
 import type { ProxyContext } from "../context.ts";
 import type { StoredBlob } from "../storage/blob-upload.ts";
 import { copyToContentAddress } from "../storage/content-address.ts";
-import { readStoredEntry, type IndexEntry, type StoredEntry } from "./index-entry.ts";
+import { entryTtlMs, parseEntry, readStoredEntry, type IndexEntry, type StoredEntry } from "./index-entry.ts";
 
 /** The state-store side of a cached key: its index entry and who wrote it last. */
 export interface CommitTarget {
@@ -10,6 +10,17 @@ export interface CommitTarget {
   path: string;
   cacheKey: string;
   indexKey: string;
+}
+
+/**
+ * An entry the state store no longer has (expired, flushed) from its metadata record, written
+ * back so the next requests are hits again. Null when there is no record.
+ */
+export async function restoreFromRecord(ctx: ProxyContext, target: CommitTarget): Promise<StoredEntry | null> {
+  const recorded = parseEntry(JSON.stringify((await ctx.stores.meta.artifactEntry(target.remoteName, target.cacheKey).catch(() => null)) ?? null));
+  if (!recorded) return null;
+  const written = await ctx.stores.state.compareAndSet(target.indexKey, null, recorded.raw, entryTtlMs(recorded.entry)).catch(() => false);
+  return written ? recorded : readStoredEntry(ctx.stores.state, target.indexKey).catch(() => recorded);
 }
 
 /** Attempts at a compare-and-set before giving up to a busier writer. */
@@ -27,7 +38,7 @@ export async function writeIfNewer(ctx: ProxyContext, target: CommitTarget, seen
   try {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (current && current.entry.fetchedAt > entry.fetchedAt) return null;
-      if (await ctx.stores.state.compareAndSet(target.indexKey, current?.raw ?? null, raw)) return { entry, raw };
+      if (await ctx.stores.state.compareAndSet(target.indexKey, current?.raw ?? null, raw, entryTtlMs(entry))) return { entry, raw };
       current = await readStoredEntry(ctx.stores.state, target.indexKey);
     }
     return null;
@@ -45,7 +56,7 @@ export async function writeIfNewer(ctx: ProxyContext, target: CommitTarget, seen
 export async function promote(ctx: ProxyContext, target: CommitTarget, committed: StoredEntry, blob: StoredBlob): Promise<IndexEntry> {
   const blobKey = await copyToContentAddress(ctx.stores.blobs, blob);
   const entry = { ...committed.entry, blobKey };
-  await ctx.stores.state.compareAndSet(target.indexKey, committed.raw, JSON.stringify(entry)).catch(() => false);
+  await ctx.stores.state.compareAndSet(target.indexKey, committed.raw, JSON.stringify(entry), entryTtlMs(entry)).catch(() => false);
   await ctx.stores.blobs.delete(blob.key);
   ctx.background.run(recordArtifact(ctx, target, entry));
   return entry;

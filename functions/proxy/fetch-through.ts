@@ -3,11 +3,11 @@ import type { ProxyContext } from "../context.ts";
 import { jsonError } from "../errors.ts";
 import type { FetchEvent } from "../observe.ts";
 import { breakerOpenFor, upstreamAnswered, upstreamFailed } from "./breaker.ts";
-import { promote, writeIfNewer, type CommitTarget } from "./commit.ts";
+import { promote, restoreFromRecord, writeIfNewer, type CommitTarget } from "./commit.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { Fill, FillFailed } from "./fill.ts";
 import type { StoredBlob } from "../storage/blob-upload.ts";
-import { freshUntil, indexKey, isFresh, lockKey, parseEntry, readStoredEntry, type IndexEntry, type StoredEntry } from "./index-entry.ts";
+import { entryTtlMs, freshUntil, indexKey, isFresh, lockKey, parseEntry, readStoredEntry, type IndexEntry, type StoredEntry } from "./index-entry.ts";
 import { withLease, type Lease } from "./lease.ts";
 import type { FetchPlan } from "./plan.ts";
 import { dispositionFor, representationHeaders, type Representation } from "./response-headers.ts";
@@ -141,8 +141,9 @@ async function lead(ctx: ProxyContext, job: Job): Promise<Response | null> {
 
 /** The leader's steps: already fresh? breaker, ask the upstream, store and serve. */
 async function refresh(ctx: ProxyContext, job: Job, lease: Lease, respond: Respond): Promise<void> {
-  // Between our miss and our lease another leader may have committed.
-  const current = await readStored(ctx, job);
+  // Between our miss and our lease another leader may have committed; an entry the state store
+  // dropped (expired, flushed) comes back from its metadata record.
+  const current = (await readStored(ctx, job)) ?? (await restoreFromRecord(ctx, job));
   const done = (current && isFresh(current.entry) ? await serve(ctx, job, current.entry) : null) ?? (await breakerAnswer(ctx, job, current));
   if (done) return respond(done);
   const fetched = await askUpstream(ctx, job, lease, current);
@@ -325,7 +326,7 @@ async function commit(ctx: ProxyContext, job: Job, lease: Lease, current: Stored
 /** The upstream confirmed the stored copy: it is fresh for another TTL. */
 async function refreshed(ctx: ProxyContext, job: Job, current: StoredEntry): Promise<Response> {
   const revalidated = { ...current.entry, freshUntil: freshUntil(job.kind, ttlOf(job)) };
-  await ctx.stores.state.compareAndSet(job.indexKey, current.raw, JSON.stringify(revalidated)).catch(() => false);
+  await ctx.stores.state.compareAndSet(job.indexKey, current.raw, JSON.stringify(revalidated), entryTtlMs(revalidated)).catch(() => false);
   return (await serve(ctx, job, revalidated)) ?? jsonError(502, "BLOB_MISSING", "the cached file vanished; retry");
 }
 

@@ -25,6 +25,17 @@ export const indexEntrySchema = z.object({
 export type IndexEntry = z.output<typeof indexEntrySchema>;
 
 export const indexKey = (remote: string, cacheKey: string) => `idx:${remote}:${cacheKey}`;
+
+/**
+ * How long an index entry stays in the state store after it was written (at least until it
+ * stops being fresh). Past that the metadata record (artifacts.entry) refills it on the next
+ * request, so the state store holds what is in use, not everything ever cached.
+ */
+const ENTRY_RETENTION_MS = 7 * 24 * 3600_000;
+
+export function entryTtlMs(entry: IndexEntry, now = Date.now()): number {
+  return Math.max(ENTRY_RETENTION_MS, entry.freshUntil - now + ENTRY_RETENTION_MS);
+}
 export const lockKey = (remote: string, cacheKey: string) => `lock:${remote}:${cacheKey}`;
 
 export function isFresh(entry: IndexEntry, now = Date.now()): boolean {

@@ -38,9 +38,9 @@ export class MemoryStateStore implements StateStore {
     this.#items.set(key, { value, expiresAt: expiresAt(ttlMs) });
   }
 
-  async setMany(entries: ReadonlyArray<readonly [string, string]>): Promise<void> {
+  async setMany(entries: ReadonlyArray<readonly [string, string]>, ttlMs?: number): Promise<void> {
     this.#roundTrips++;
-    for (const [key, value] of entries) this.#items.set(key, { value, expiresAt: null });
+    for (const [key, value] of entries) this.#items.set(key, { value, expiresAt: expiresAt(ttlMs) });
   }
 
   async delete(key: string): Promise<void> {

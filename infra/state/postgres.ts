@@ -38,14 +38,14 @@ export class PostgresStateStore implements StateStore {
     );
   }
 
-  async setMany(entries: ReadonlyArray<readonly [string, string]>): Promise<void> {
+  async setMany(entries: ReadonlyArray<readonly [string, string]>, ttlMs?: number): Promise<void> {
     if (entries.length === 0) return;
     // Last write wins for a key given twice, as in MSET; ON CONFLICT may touch a row only once.
     const latest = new Map(entries);
     await this.#query(
-      `INSERT INTO state_kv (key, value, expires_at) SELECT key, value, NULL FROM unnest($1::text[], $2::text[]) AS e(key, value)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = NULL`,
-      [[...latest.keys()], [...latest.values()]],
+      `INSERT INTO state_kv (key, value, expires_at) SELECT key, value, ${expiry("$3")} FROM unnest($1::text[], $2::text[]) AS e(key, value)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+      [[...latest.keys()], [...latest.values()], ttlMs ?? null],
     );
   }
 

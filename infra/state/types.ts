@@ -8,8 +8,8 @@ export interface StateStore {
   get(key: string): Promise<string | null>;
   /** ttlMs omitted = no expiry. */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
-  /** Sets many keys (no expiry) in as few round trips as the backend allows. */
-  setMany(entries: ReadonlyArray<readonly [key: string, value: string]>): Promise<void>;
+  /** Sets many keys (all with expiry `ttlMs`, or none) in as few round trips as the backend allows. */
+  setMany(entries: ReadonlyArray<readonly [key: string, value: string]>, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<void>;
   /** Deletes every key starting with prefix; returns how many. */
   deletePrefix(prefix: string): Promise<number>;

@@ -58,10 +58,19 @@ export class UpstashStateStore implements StateStore {
     await this.#call((r) => (ttlMs === undefined ? r.set(key, value) : r.set(key, value, { px: ttlMs })));
   }
 
-  async setMany(entries: ReadonlyArray<readonly [string, string]>): Promise<void> {
+  async setMany(entries: ReadonlyArray<readonly [string, string]>, ttlMs?: number): Promise<void> {
     for (let start = 0; start < entries.length; start += MSET_BATCH) {
-      const batch = Object.fromEntries(entries.slice(start, start + MSET_BATCH));
-      await this.#call((r) => r.mset(batch));
+      const batch = entries.slice(start, start + MSET_BATCH);
+      if (ttlMs === undefined) {
+        await this.#call((r) => r.mset(Object.fromEntries(batch)));
+      } else {
+        // MSET takes no expiry: one pipelined SET … PX per key, still one request.
+        await this.#call((r) => {
+          const pipeline = r.pipeline();
+          for (const [key, value] of batch) pipeline.set(key, value, { px: ttlMs });
+          return pipeline.exec();
+        });
+      }
     }
   }
 

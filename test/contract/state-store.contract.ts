@@ -63,6 +63,20 @@ export function stateStoreContract(name: string, make: () => Promise<StateStore>
       await store.setMany([]);
     });
 
+    it("sets many keys with one expiry", async () => {
+      await store.setMany(
+        [
+          [`${prefix}many-ttl:a`, "1"],
+          [`${prefix}many-ttl:b`, "2"],
+        ],
+        SHORT_TTL_MS,
+      );
+      expect(await store.get(`${prefix}many-ttl:b`)).toBe("2");
+      await sleep(PAST_TTL_MS);
+      expect(await store.get(`${prefix}many-ttl:a`)).toBeNull();
+      expect(await store.get(`${prefix}many-ttl:b`)).toBeNull();
+    });
+
     it("sets a batch larger than one request carries", async () => {
       const entries = Array.from({ length: 1200 }, (_, i) => [`${prefix}bulk:${i}`, `v${i}`] as const);
       await store.setMany(entries);
