@@ -1,13 +1,12 @@
 import { z } from "zod";
 import { providers } from "../../providers/index.ts";
+import { patternProblem } from "../../providers/patterns.ts";
 import { isPrivateHost } from "../proxy/network-policy.ts";
 
+/** A path pattern in RE2 syntax (providers/patterns.ts): refused here if the linear-time engine cannot run it. */
 const regex = z.string().superRefine((pattern, ctx) => {
-  try {
-    new RegExp(pattern);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: `is not a valid regular expression (${(error as Error).message})` });
-  }
+  const problem = patternProblem(pattern);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
 /** A secret comes inline from the file, or (`*_env`) from the named environment variable / Worker secret. */

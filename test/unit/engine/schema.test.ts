@@ -50,11 +50,30 @@ describe("remotes file", () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         "remote 'bad': key 'base_url': must be an http(s) URL",
-        expect.stringMatching(/^remote 'bad': key 'patterns\[1\]': is not a valid regular expression/),
+        expect.stringMatching(/^remote 'bad': key 'patterns\[1\]': is not a supported regular expression/),
         expect.stringMatching(/^remote 'bad': key 'mutable_ttl': /),
         "remote 'bad': unknown key 'colour'",
       ]),
     );
+  });
+
+  it("refuses patterns a linear-time engine cannot run, naming the remote and key", () => {
+    const problems = problemsOf({
+      remotes: {
+        r: {
+          base_url: "https://example.org",
+          patterns: ["^(\\w+)/\\1/"],
+          blocklist: ["foo(?=bar)"],
+          mutable_patterns: ["(?<=v)1"],
+          immutable_patterns: ["(?!x)y"],
+        },
+      },
+    });
+    for (const key of ["patterns[0]", "blocklist[0]", "mutable_patterns[0]", "immutable_patterns[0]"]) {
+      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^remote 'r': key '${key.replace(/[[\]]/g, "\\$&")}': is not a supported regular expression .*RE2 syntax`)));
+    }
+    // Catastrophic for a backtracking engine, harmless for RE2: accepted.
+    expect(parseRemotes({ remotes: { r: { base_url: "https://example.org", patterns: ["(a+)+$", "^releases/.*\\.tar\\.gz$"] } } })).toHaveLength(1);
   });
 
   it("refuses package types this version does not serve and local repositories", () => {
