@@ -84,7 +84,18 @@ describe("remotes file", () => {
   });
 
   it("keeps remotes off private networks unless allowed, and credentials out of URLs", () => {
-    for (const base_url of ["http://127.0.0.1:8080", "http://10.1.2.3", "http://[::1]/", "http://169.254.169.254", "http://localhost"]) {
+    for (const base_url of [
+      "http://127.0.0.1:8080",
+      "http://10.1.2.3",
+      "http://[::1]/",
+      "http://169.254.169.254",
+      "http://localhost",
+      "http://[64:ff9b::7f00:1]/",
+      "http://[2002:a00:1::]/",
+      "http://[fec0::1]/",
+      "http://intranet/",
+      "http://redis:6379/",
+    ]) {
       expect(problemsOf({ remotes: { x: { base_url } } })[0]).toMatch(/^remote 'x': key 'base_url': points at a private or loopback address/);
     }
     expect(parseRemotes({ remotes: { x: { base_url: "http://127.0.0.1:8080", allow_private_network: true } } })).toHaveLength(1);
