@@ -83,7 +83,7 @@ interface Cidr {
 function cidr(text: string, bits: 32 | 128): Cidr {
   const [address, length] = text.split("/");
   const value = bits === 32 ? parseIPv4(address!) : parseIPv6(address!);
-  const mask = ((1n << BigInt(length)) - 1n) << BigInt(bits - Number(length));
+  const mask = ((1n << BigInt(length!)) - 1n) << BigInt(bits - Number(length));
   return { network: value! & mask, mask };
 }
 
