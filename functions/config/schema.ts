@@ -92,6 +92,11 @@ export const remoteSchema = z
     }
     // Refinements run even when base_url itself failed its check: only look inside a real URL.
     if (URL.canParse(remote.base_url)) checkBaseUrl(remote, ctx);
+    remote.file_hosts.forEach((host, index) => {
+      if (!remote.allow_private_network && isPrivateHost(host.replace(/:\d+$/, ""))) {
+        ctx.addIssue({ code: "custom", path: ["file_hosts", index], message: `'${host}' is a private, loopback or single-label host; set allow_private_network: true to allow it` });
+      }
+    });
     const auth = remote.auth as Record<string, unknown> | undefined;
     if (auth) {
       const field = { bearer: "token", basic: "password", header: "value" }[auth.type as string]!;

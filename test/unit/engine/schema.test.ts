@@ -99,6 +99,10 @@ describe("remotes file", () => {
       expect(problemsOf({ remotes: { x: { base_url } } })[0]).toMatch(/^remote 'x': key 'base_url': points at a private or loopback address/);
     }
     expect(parseRemotes({ remotes: { x: { base_url: "http://127.0.0.1:8080", allow_private_network: true } } })).toHaveLength(1);
+    expect(problemsOf({ remotes: { x: { base_url: "https://pypi.example.org", file_hosts: ["files.example.org", "intranet:8080", "10.0.0.5"] } } })).toEqual([
+      "remote 'x': key 'file_hosts[1]': 'intranet:8080' is a private, loopback or single-label host; set allow_private_network: true to allow it",
+      "remote 'x': key 'file_hosts[2]': '10.0.0.5' is a private, loopback or single-label host; set allow_private_network: true to allow it",
+    ]);
     expect(problemsOf({ remotes: { x: { base_url: "https://user:pw@example.org" } } })).toEqual([
       "remote 'x': key 'base_url': must not contain credentials; use auth",
     ]);
