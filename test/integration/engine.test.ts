@@ -274,8 +274,7 @@ describe("private network policy", () => {
     };
     stack = await startTestStack({
       remotes: {
-        // Each refused redirect counts as an upstream failure: keep the breaker closed for the test.
-        public: { base_url: "http://downloads.example.org", circuit_breaker: { failures: 100 } },
+        public: { base_url: "http://downloads.example.org" },
         byname: { base_url: `http://${hosts.name}:${origin.port}` },
         allowed: { base_url: `http://${hosts.name}:${origin.port}`, allow_private_network: true },
       },
