@@ -31,17 +31,22 @@ export class ApiClient {
     return (await response.json()) as T;
   }
 
-  /** The response as it came (for streams); errors already turned into CliError. */
-  async raw(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  /** The response whatever its status (health answers 503 with a report); only an unreachable endpoint throws. */
+  async send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
     const all: Record<string, string> = { accept: "application/json", ...headers };
     if (this.#token) all.authorization = `Bearer ${this.#token}`;
+    // The API refuses writes without this type (415), so a forged cross-site form cannot write.
     if (body !== undefined) all["content-type"] = "application/json";
-    let response: Response;
     try {
-      response = await fetch(`${this.#endpoint}/api/v2${path}`, { method, headers: all, body: body === undefined ? undefined : JSON.stringify(body) });
+      return await fetch(`${this.#endpoint}/api/v2${path}`, { method, headers: all, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (error) {
       throw new CliError(`cannot reach ${this.#endpoint}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`, EXIT.unreachable);
     }
+  }
+
+  /** The response as it came (for streams); errors already turned into CliError. */
+  async raw(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    const response = await this.send(method, path, body, headers);
     if (response.ok) return response;
     const text = await response.text();
     let message = text;

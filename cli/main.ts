@@ -21,7 +21,7 @@ commands:
   probe REMOTE PATH                 fetch through the remote without caching; explain denials
   prefetch REMOTE (PATH... | --pattern 'pkg-{1.0,1.1}.tgz')
   events [--backlog N]              follow the live event stream
-  health                            backends' health (no token needed)
+  health                            backends' health (no token needed; latency and errors with one)
   tui                               live dashboard (q to quit)
 
 environment: ARTIFACTAPI_ENDPOINT (default http://127.0.0.1:8000), ARTIFACTAPI_TOKEN
@@ -124,11 +124,11 @@ async function run(): Promise<number> {
       }
     }
     case "health": {
-      const response = await fetch(`${(options.endpoint ?? process.env.ARTIFACTAPI_ENDPOINT ?? "http://127.0.0.1:8000").replace(/\/+$/, "")}/api/v2/health`).catch((error: Error) => {
-        throw new CliError(`cannot reach the endpoint: ${error.message}`, EXIT.unreachable);
-      });
-      const health = (await response.json()) as { status: string; backends: { name: string; status: string; latency_ms: number; error?: string }[] };
-      output(health, () => `status: ${health.status}\n${table(["BACKEND", "STATUS", "LATENCY", "ERROR"], health.backends.map((b) => [b.name, b.status, `${b.latency_ms} ms`, b.error]))}`);
+      // With a token the report has each backend's latency and error; without, up/down only.
+      const response = await client.send("GET", "/health");
+      const health = (await response.json()) as { status: string; backends: { name: string; status: string; latency_ms?: number; error?: string }[] };
+      const latency = (ms: number | undefined) => (ms === undefined ? undefined : `${ms} ms`);
+      output(health, () => `status: ${health.status}\n${table(["BACKEND", "STATUS", "LATENCY", "ERROR"], health.backends.map((b) => [b.name, b.status, latency(b.latency_ms), b.error]))}`);
       return health.status === "ok" ? EXIT.ok : EXIT.failed;
     }
     case "tui":

@@ -7,6 +7,8 @@ import { z } from "zod";
  */
 export interface Env {
   BLOBS?: R2Bucket;
+  /** Unrestricted outbound for remotes with allow_private_network, where the global fetch is guarded (npm start, self-hosted workerd). */
+  PRIVATE_NETWORK?: Fetcher;
   [name: string]: unknown;
 }
 

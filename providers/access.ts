@@ -1,3 +1,4 @@
+import { compilePattern } from "./patterns.ts";
 import type { Classification, Provider } from "./types.ts";
 
 /** The access-control part of a remote's config, as the decision needs it. */
@@ -11,7 +12,7 @@ export interface AccessRules {
 /**
  * Decides what to do with a path: blocklist first, then the allowlist (`patterns`,
  * empty = everything), then the explicit overrides, then the provider's own classification.
- * Patterns are regular expressions searched (not anchored) in the path.
+ * Patterns are regular expressions (RE2 syntax, linear-time) searched, not anchored, in the path.
  */
 export function decide(rules: AccessRules, provider: Provider, path: string): Classification {
   const blocked = firstMatch(rules.blocklist, path);
@@ -31,17 +32,5 @@ export function decide(rules: AccessRules, provider: Provider, path: string): Cl
 }
 
 function firstMatch(patterns: string[], path: string): string | undefined {
-  return patterns.find((pattern) => compiled(pattern).test(path));
-}
-
-const compiledPatterns = new Map<string, RegExp>();
-
-/** Regexes are compiled once per isolate: patterns come from config, which changes rarely. */
-function compiled(pattern: string): RegExp {
-  let regex = compiledPatterns.get(pattern);
-  if (!regex) {
-    regex = new RegExp(pattern);
-    compiledPatterns.set(pattern, regex);
-  }
-  return regex;
+  return patterns.find((pattern) => compilePattern(pattern).test(path));
 }

@@ -1,13 +1,12 @@
 import { z } from "zod";
 import { providers } from "../../providers/index.ts";
+import { patternProblem } from "../../providers/patterns.ts";
 import { isPrivateHost } from "../proxy/network-policy.ts";
 
+/** A path pattern in RE2 syntax (providers/patterns.ts): refused here if the linear-time engine cannot run it. */
 const regex = z.string().superRefine((pattern, ctx) => {
-  try {
-    new RegExp(pattern);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: `is not a valid regular expression (${(error as Error).message})` });
-  }
+  const problem = patternProblem(pattern);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
 /** A secret comes inline from the file, or (`*_env`) from the named environment variable / Worker secret. */
@@ -93,6 +92,11 @@ export const remoteSchema = z
     }
     // Refinements run even when base_url itself failed its check: only look inside a real URL.
     if (URL.canParse(remote.base_url)) checkBaseUrl(remote, ctx);
+    remote.file_hosts.forEach((host, index) => {
+      if (!remote.allow_private_network && isPrivateHost(host.replace(/:\d+$/, ""))) {
+        ctx.addIssue({ code: "custom", path: ["file_hosts", index], message: `'${host}' is a private, loopback or single-label host; set allow_private_network: true to allow it` });
+      }
+    });
     const auth = remote.auth as Record<string, unknown> | undefined;
     if (auth) {
       const field = { bearer: "token", basic: "password", header: "value" }[auth.type as string]!;

@@ -3,6 +3,7 @@ import type { RemoteAuth, RemoteConfig } from "../config/schema.ts";
 import type { Env } from "../env.ts";
 import type { IndexEntry } from "./index-entry.ts";
 import { isPrivateHost } from "./network-policy.ts";
+import { outboundFetch } from "./outbound.ts";
 
 const MAX_REDIRECTS = 5;
 const USER_AGENT = "artifactapi-edge/0.1";
@@ -115,7 +116,7 @@ export async function fetchUpstream(remote: RemoteConfig, env: Env, request: Ups
 
   for (let hop = 0; ; hop++) {
     checkDestination(remote, url);
-    const response = await fetchWithTimeout(url, request.method, headers, remote.upstream_timeout * 1000, request.signal);
+    const response = await fetchWithTimeout(outboundFetch(remote, env), url, request.method, headers, remote.upstream_timeout * 1000, request.signal);
     const location = response.headers.get("location");
     if (response.status < 300 || response.status >= 400 || response.status === 304 || !location) return response;
     await response.body?.cancel();
@@ -139,14 +140,14 @@ function checkDestination(remote: RemoteConfig, url: URL): void {
   }
 }
 
-async function fetchWithTimeout(url: URL, method: string, headers: Headers, timeoutMs: number, signal?: AbortSignal): Promise<Response> {
+async function fetchWithTimeout(send: typeof fetch, url: URL, method: string, headers: Headers, timeoutMs: number, signal?: AbortSignal): Promise<Response> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const stop = () => controller.abort(signal?.reason);
   signal?.addEventListener("abort", stop);
   try {
     // Content-Encoding is undone here: the stored copy, its sha256 and any declared digest are of the file itself.
-    return await fetch(url, { method, headers, redirect: "manual", signal: controller.signal });
+    return await send(url, { method, headers, redirect: "manual", signal: controller.signal });
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (controller.signal.aborted) {

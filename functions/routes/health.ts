@@ -1,16 +1,18 @@
 import { Hono } from "hono";
+import { managementAccess, mayReadRemote } from "../auth.ts";
 import type { AppEnv } from "../context.ts";
 import { currentRemotes } from "../config/cache.ts";
 import { NAME, VERSION } from "../version.ts";
 
 export const healthRoutes = new Hono<AppEnv>();
 
+/** Names the proxy and the remotes this client may read: a private remote only to one of its tokens. */
 healthRoutes.get("/", async (c) => {
-  const remotes = await currentRemotes(c.var.stores);
+  const remotes = [...(await currentRemotes(c.var.stores)).values()].filter((remote) => mayReadRemote(remote, c.env, c.req.raw));
   return c.json({
     name: NAME,
     version: VERSION,
-    remotes: [...remotes.values()].map((r) => ({ name: r.name, package: r.package, description: r.description })),
+    remotes: remotes.map((r) => ({ name: r.name, package: r.package, description: r.description })),
   });
 });
 
@@ -25,7 +27,10 @@ healthRoutes.get("/api/v2/health", async (c) => {
     timed("metadata:postgres", () => meta.ping()),
   ]);
   const healthy = checks.every((check) => check.status === "up");
-  return c.json({ status: healthy ? "ok" : "degraded", backends: checks }, healthy ? 200 : 503);
+  // Latency and error text (hosts, driver messages) are for operators: anyone else sees up/down.
+  const detailed = managementAccess(c.env, c.req.raw) !== null;
+  const backends = detailed ? checks : checks.map(({ name, status }) => ({ name, status }));
+  return c.json({ status: healthy ? "ok" : "degraded", backends }, healthy ? 200 : 503);
 });
 
 async function timed(name: string, check: () => Promise<void>) {

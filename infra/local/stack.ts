@@ -12,6 +12,7 @@ import { PgConnection } from "../pg/connection.ts";
 import { chooseBackends } from "./backends.ts";
 import { buildWorker } from "./build-worker.ts";
 import { freePort } from "./free-port.ts";
+import { outboundGuard, type OutboundSeam } from "./outbound-guard.ts";
 import { startPgWsBridge } from "./pg-ws-bridge.ts";
 import { startUpstashBridge } from "./upstash-bridge.ts";
 
@@ -27,11 +28,11 @@ export interface StackOptions {
   bundleDir?: string;
   log?: (line: string) => void;
   /**
-   * Test seam: answers the Worker's outbound fetches in Node instead of the network, so a test
-   * can give a loopback origin a public-looking host name (the private-network policy runs in
-   * the Worker before the fetch either way).
+   * Test seam: requests to these host names are answered in Node instead of the network, so a
+   * test can give a loopback origin a public-looking host name; every other connection goes
+   * through the outbound guard as always.
    */
-  outbound?: (request: Request) => Promise<Response>;
+  outbound?: OutboundSeam;
 }
 
 export interface Stack {
@@ -51,20 +52,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const prepared = await prepareBackends(options);
   try {
     const bundleDir = options.bundleDir ?? (await buildWorker(join(options.dataDir, "build")));
+    const guard = outboundGuard(prepared.bindings, options.outbound);
     const worker = new Miniflare(
       convertV4MiniflareOptions({
-      host: options.host ?? "127.0.0.1",
-      port: options.port ?? 0,
-      modules: true,
-      scriptPath: join(bundleDir, "index.js"),
-      modulesRoot: bundleDir,
-      compatibilityDate: "2026-11-01",
-      compatibilityFlags: ["nodejs_compat"],
-      r2Buckets: { BLOBS: "artifactapi-blobs" },
-      resourcePersistencePath: join(options.dataDir, "worker"),
-      bindings: prepared.bindings,
-      ...(options.outbound ? { outboundService: options.outbound } : {}),
-    }),
+        host: options.host ?? "127.0.0.1",
+        port: options.port ?? 0,
+        resourcePersistencePath: join(options.dataDir, "worker"),
+        workers: [
+          {
+            modules: true,
+            scriptPath: join(bundleDir, "index.js"),
+            modulesRoot: bundleDir,
+            compatibilityDate: "2026-11-01",
+            compatibilityFlags: ["nodejs_compat"],
+            r2Buckets: { BLOBS: "artifactapi-blobs" },
+            bindings: prepared.bindings,
+            ...guard.worker,
+          },
+          guard.guard,
+        ],
+      }),
     );
     const url = (await worker.ready).toString().replace(/\/$/, "");
     log(`artifactapi-edge listening on ${url} (${prepared.backends.join(", ")}; ${prepared.remotes.length} remotes)`);

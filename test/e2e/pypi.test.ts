@@ -4,7 +4,6 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { fetch as miniflareFetch } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep } from "../support/http.ts";
 import { Origin } from "../support/origin.ts";
@@ -67,10 +66,9 @@ describe("pypi through the proxy with pip", () => {
     await files.start();
 
     // The upstream answers PEP 691 JSON when asked for it first, as pypi.org does.
-    const outbound = async (request: Request) => {
+    const answer = async (request: Request) => {
       const target = new URL(request.url);
-      const origin = target.hostname === INDEX_HOST ? index : target.hostname === FILES_HOST ? files : null;
-      if (!origin) return miniflareFetch(request as never, {} as never) as unknown as Response;
+      const origin = target.hostname === INDEX_HOST ? index : files;
       const wantsJson = (request.headers.get("accept") ?? "").trim().startsWith(PYPI_JSON);
       const path = wantsJson && target.pathname.startsWith("/simple/") ? `/json${target.pathname}` : target.pathname;
       const headers: Record<string, string> = { accept: request.headers.get("accept") ?? "*/*" };
@@ -83,7 +81,7 @@ describe("pypi through the proxy with pip", () => {
       remotes: {
         [remote]: { base_url: `http://${INDEX_HOST}`, package: "pypi", file_hosts: [FILES_HOST], mutable_ttl: 1, auth: { type: "bearer", token: "index-token" } },
       },
-      outbound,
+      outbound: { hosts: [INDEX_HOST, FILES_HOST], fetch: answer },
     });
   });
 

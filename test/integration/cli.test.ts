@@ -90,7 +90,11 @@ describe("artifactapi CLI", () => {
     const list = await cli(["remotes", "list"], reader);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^NAME\s+PACKAGE\s+BASE URL/);
-    expect((await cli(["health"], null)).stdout).toMatch(/status: ok/);
+    const anonymousHealth = await cli(["health"], null);
+    expect(anonymousHealth.stdout).toMatch(/status: ok/);
+    expect(anonymousHealth.stdout).not.toMatch(/\d ms/);
+    // With the admin token: each backend's latency.
+    expect((await cli(["health"])).stdout).toMatch(/metadata:postgres\s+up\s+[\d.]+ ms/);
   });
 
   it("prefetches, lists, evicts, probes and shows stats", async () => {

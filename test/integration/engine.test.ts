@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { fetch as miniflareFetch } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startExternalBackends, type ExternalBackends } from "../support/backends.ts";
+import { loopbackName, type HostsEntry } from "../support/hosts-file.ts";
 import { eventually, json, rawGet, sha256, sha256OfBody, sleep } from "../support/http.ts";
 import { Origin } from "../support/origin.ts";
 import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
@@ -251,23 +251,40 @@ describe.each([
 describe("private network policy", () => {
   const origin = new Origin();
   let stack: TestStack;
+  let hosts: HostsEntry;
 
   beforeAll(async () => {
     await origin.start();
-    origin.serve("/ok.txt", "public file").redirect("/to-loopback", `http://127.0.0.1:${origin.port}/ok.txt`).redirect("/to-metadata", "http://169.254.169.254/latest/meta-data/");
+    // A public-looking name that resolves to loopback (what `127.0.0.1.nip.io` does on the internet).
+    hosts = await loopbackName();
+    origin
+      .serve("/ok.txt", "public file")
+      .redirect("/to-loopback", `http://127.0.0.1:${origin.port}/ok.txt`)
+      .redirect("/to-metadata", "http://169.254.169.254/latest/meta-data/")
+      .redirect("/to-name-of-loopback", `http://${hosts.name}:${origin.port}/ok.txt`)
+      .redirect("/to-nat64-loopback", `http://[64:ff9b::7f00:1]:${origin.port}/ok.txt`)
+      .redirect("/to-6to4", `http://[2002:7f00:1::1]:${origin.port}/ok.txt`)
+      .redirect("/to-site-local", `http://[fec0::1]:${origin.port}/ok.txt`)
+      .redirect("/to-single-label", `http://intranet:${origin.port}/ok.txt`);
     // The origin answers as "downloads.example.org": to the Worker it is a public host. Every
-    // other connection (the metadata store's WebSocket) goes where it was going.
-    const outbound = async (request: Request) => {
-      const target = new URL(request.url);
-      if (target.hostname !== "downloads.example.org") return miniflareFetch(request as never, {} as never) as unknown as Response;
-      const response = await fetch(`${origin.url}${target.pathname}`, { method: request.method, redirect: "manual" });
+    // other connection goes through the outbound guard, as under `npm start`.
+    const answer = async (request: Request) => {
+      const response = await fetch(`${origin.url}${new URL(request.url).pathname}`, { method: request.method, redirect: "manual" });
       return new Response(await response.arrayBuffer(), { status: response.status, headers: response.headers });
     };
-    stack = await startTestStack({ remotes: { public: { base_url: "http://downloads.example.org" } }, outbound });
+    stack = await startTestStack({
+      remotes: {
+        public: { base_url: "http://downloads.example.org" },
+        byname: { base_url: `http://${hosts.name}:${origin.port}` },
+        allowed: { base_url: `http://${hosts.name}:${origin.port}`, allow_private_network: true },
+      },
+      outbound: { hosts: ["downloads.example.org"], fetch: answer },
+    });
   });
 
   afterAll(async () => {
     await stack?.destroy();
+    await hosts?.remove();
     await origin.stop();
   });
 
@@ -275,18 +292,35 @@ describe("private network policy", () => {
     expect(await (await fetch(`${stack.url}/api/v1/remote/public/ok.txt`)).text()).toBe("public file");
   });
 
-  it("refuses a redirect into loopback or link-local addresses", async () => {
-    for (const path of ["to-loopback", "to-metadata"]) {
+  it("refuses redirects into loopback, link-local, IPv6 transition and site-local addresses and single-label hosts", async () => {
+    const before = origin.count("/ok.txt");
+    for (const path of ["to-loopback", "to-metadata", "to-nat64-loopback", "to-6to4", "to-site-local", "to-single-label"]) {
       const response = await fetch(`${stack.url}/api/v1/remote/public/${path}`);
-      expect(response.status).toBe(502);
-      expect((await json(response)).error.code).toBe("PRIVATE_ADDRESS");
+      expect(response.status, path).toBe(502);
+      expect((await json(response)).error.code, path).toBe("PRIVATE_ADDRESS");
     }
-    expect(origin.count("/ok.txt")).toBe(1);
+    expect(origin.count("/ok.txt")).toBe(before);
+  });
+
+  it("refuses a name that resolves to loopback, directly and on a redirect hop, unless the remote allows private networks", async () => {
+    const before = origin.count("/ok.txt");
+    for (const path of ["byname/ok.txt", "public/to-name-of-loopback"]) {
+      const response = await fetch(`${stack.url}/api/v1/remote/${path}`);
+      expect(response.status, path).toBe(502);
+      expect((await json(response)).error.message, path).toMatch(new RegExp(`${hosts.name}.*outbound guard connects to public addresses only`));
+    }
+    expect(origin.count("/ok.txt")).toBe(before);
+    const allowed = await fetch(`${stack.url}/api/v1/remote/allowed/ok.txt`);
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toBe("public file");
+    expect(origin.count("/ok.txt")).toBe(before + 1);
   });
 
   it("refuses to start on a remote that points at a private address without allow_private_network", async () => {
-    await expect(startTestStack({ remotes: { internal: { base_url: "http://127.0.0.1:9/" } } })).rejects.toThrow(
-      /remote 'internal': key 'base_url': points at a private or loopback address .*allow_private_network/,
-    );
+    for (const base_url of ["http://127.0.0.1:9/", "http://[64:ff9b::a00:1]/", "http://[2002:a00:1::1]/", "http://[fec0::1]/", "http://redis:6379/"]) {
+      await expect(startTestStack({ remotes: { internal: { base_url } } }), base_url).rejects.toThrow(
+        /remote 'internal': key 'base_url': points at a private or loopback address .*allow_private_network/,
+      );
+    }
   });
 });

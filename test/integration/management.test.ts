@@ -23,7 +23,7 @@ describe("management API", () => {
     const headers = new Headers(init.headers);
     const token = init.token === undefined ? admin : init.token;
     if (token) headers.set("authorization", `Bearer ${token}`);
-    if (init.body) headers.set("content-type", "application/json");
+    if (init.body && !headers.has("content-type")) headers.set("content-type", "application/json");
     return fetch(`${stack.url}/api/v2${path}`, { ...init, headers });
   };
   const json = async (response: Response) => (await response.json()) as any;
@@ -239,6 +239,55 @@ describe("management API", () => {
     expect(mixed.results.map((r: { status: number }) => r.status)).toEqual([200, 404, 403]);
     expect(mixed.failed).toBe(2);
     expect((await api("/prefetch", { method: "POST", body: JSON.stringify({ remote: files, pattern: "x{1..500}" }) })).status).toBe(400);
+  });
+
+  it("refuses a pattern that expands past the limit at once, without building the range", async () => {
+    for (const pattern of ["x{1..999999999}", "{a,b}".repeat(60)]) {
+      const response = await api("/prefetch", { method: "POST", body: JSON.stringify({ remote: files, pattern }) });
+      expect(response.status).toBe(400);
+      expect(await json(response)).toMatchObject({ error: { code: "BAD_PATTERN", message: expect.stringMatching(/more than 100 paths/) } });
+    }
+    expect((await fetch(`${stack.url}/health`)).status).toBe(200);
+  });
+
+  it("needs Content-Type: application/json on writes (415), so a cross-site form cannot write", async () => {
+    const name = uniqueName("ctype");
+    const body = JSON.stringify({ base_url: "https://example.org" });
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+      const refused = await api(`/remotes/${name}`, { method: "PUT", body, headers: { "content-type": type } });
+      expect(refused.status).toBe(415);
+      expect(await json(refused)).toMatchObject({ error: { code: "UNSUPPORTED_MEDIA_TYPE", message: expect.stringMatching(/Content-Type: application\/json/) } });
+    }
+    const untyped = await fetch(`${stack.url}/api/v2/prefetch`, { method: "POST", headers: { authorization: `Bearer ${admin}` }, body: new Blob([body]) });
+    expect(untyped.status).toBe(415);
+    expect((await api(`/remotes/${name}`)).status).toBe(404);
+    // Parameters are fine; reads and deletes carry no body and need no type.
+    expect((await api(`/remotes/${name}`, { method: "PUT", body, headers: { "content-type": "application/json; charset=utf-8" } })).status).toBe(201);
+    expect((await api(`/remotes/${name}`)).status).toBe(200);
+    expect((await api(`/remotes/${name}`, { method: "DELETE" })).status).toBe(204);
+  });
+
+  it("refuses patterns RE2 cannot run, and matches catastrophic ones in linear time", async () => {
+    const name = uniqueName("re2");
+    const refused = await api(`/remotes/${name}`, { method: "PUT", body: JSON.stringify({ base_url: origin.url, allow_private_network: true, blocklist: ["(a)\\1"] }) });
+    expect(refused.status).toBe(400);
+    expect((await json(refused)).error.message).toMatch(new RegExp(`remote '${name}': key 'blocklist\\[0\\]': is not a supported regular expression .*RE2`));
+    const hostile = await api(`/remotes/${name}`, { method: "PUT", body: JSON.stringify({ base_url: origin.url, allow_private_network: true, patterns: ["^(a+)+$"] }) });
+    expect(hostile.status).toBe(201);
+    // A backtracking engine would spend 2^50 steps on this path; the isolate answers at once.
+    await eventually(async () => expect((await fetch(`${stack.url}/api/v1/remote/${name}/${"a".repeat(50)}!`)).status).toBe(403));
+    expect((await fetch(`${stack.url}/api/v1/remote/${name}/a.bin`)).status).toBe(403);
+    expect((await fetch(`${stack.url}/api/v1/remote/${name}/aaa`)).status).toBe(404);
+  });
+
+  it("lists only public remotes at the root, private ones to a token that may read them", async () => {
+    const names = async (headers: Record<string, string> = {}) => (await json(await fetch(`${stack.url}/`, { headers }))).remotes.map((r: { name: string }) => r.name);
+    const anonymous = await names();
+    expect(anonymous).toContain(files);
+    expect(anonymous).not.toContain(locked);
+    expect(await names({ authorization: "Bearer wrong" })).not.toContain(locked);
+    expect(await names({ authorization: "Bearer pull-token" })).toContain(locked);
+    expect(await names({ authorization: `Bearer ${reader}` })).toEqual(expect.arrayContaining([files, locked]));
   });
 
   it("serves a private remote only with a token, Bearer or Basic password", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { stringify } from "yaml";
+import type { OutboundSeam } from "../../infra/local/outbound-guard.ts";
 import { startStack, type Stack } from "../../infra/local/stack.ts";
 
 declare module "vitest" {
@@ -26,7 +27,8 @@ export interface TestStackOptions {
   /** Backend variables (DATABASE_URL, REDIS_URL, S3_*…); empty = the embedded default. */
   env?: Record<string, string | undefined>;
   dataDir?: string;
-  outbound?: (request: Request) => Promise<Response>;
+  /** Host names answered in Node (public-looking names for loopback origins); the rest goes through the outbound guard. */
+  outbound?: OutboundSeam;
 }
 
 /** The proxy exactly as `npm start` runs it, on a free port, with a temporary data directory. */

@@ -15,6 +15,15 @@ describe("prefetch patterns", () => {
     expect(() => expandBraces("a{b", 10)).toThrow(/unbalanced/);
     expect(() => expandBraces("{1..200}", 100)).toThrow(/more than 100/);
   });
+
+  it("stops at the limit before building a huge range or product", () => {
+    const before = process.memoryUsage().heapUsed;
+    expect(() => expandBraces("v{1..999999999}/a", 100)).toThrow(/more than 100/);
+    expect(() => expandBraces("{0..9}".repeat(40), 100)).toThrow(/more than 100/);
+    expect(() => expandBraces("{a,b}".repeat(300), 100)).toThrow(/more than 100/);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(16 * 1024 * 1024);
+    expect(expandBraces("{1..100}", 100)).toHaveLength(100);
+  });
 });
 
 describe("write-only secrets", () => {

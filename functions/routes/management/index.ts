@@ -18,6 +18,7 @@ const MAX_BODY_BYTES = 256 * 1024;
 export const managementRoutes = new Hono<AppEnv>();
 
 managementRoutes.use(async (c, next) => (managementDenied(c.env, c.req.raw) ?? (await next())));
+managementRoutes.use(async (c, next) => (unsupportedBodyType(c.req.raw) ?? (await next())));
 // Config documents are small; a larger body is refused before it is read into memory.
 managementRoutes.use(
   bodyLimit({
@@ -25,6 +26,19 @@ managementRoutes.use(
     onError: () => jsonError(413, "BODY_TOO_LARGE", `request bodies are limited to ${MAX_BODY_BYTES / 1024} KiB`),
   }),
 );
+
+/**
+ * Writes carry JSON and must say so. A browser sends `text/plain`, form and multipart bodies
+ * cross-site without a CORS preflight, with Basic credentials it has cached; requiring
+ * `application/json` makes such a forged write fail (a cross-site JSON request needs a preflight,
+ * which this API never grants). Reads and deletes carry no body and need no type.
+ */
+function unsupportedBodyType(request: Request): Response | null {
+  if (request.method !== "POST" && request.method !== "PUT" && request.method !== "PATCH") return null;
+  const mediaType = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (mediaType === "application/json") return null;
+  return jsonError(415, "UNSUPPORTED_MEDIA_TYPE", `${request.method} needs a JSON body sent with Content-Type: application/json (got ${mediaType || "none"})`);
+}
 
 managementRoutes.route("/remotes", objectsRoutes);
 managementRoutes.route("/remotes", configRoutes("remotes"));

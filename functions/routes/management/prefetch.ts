@@ -12,13 +12,15 @@ export const prefetchRoutes = new Hono<AppEnv>();
 
 const MAX_PATHS = 100;
 const CONCURRENCY = 4;
+/** Each brace group is one level of expansion: a bounded pattern keeps that depth bounded too. */
+const MAX_PATTERN_LENGTH = 1024;
 
 export const prefetchBody = z
   .strictObject({
     remote: z.string().min(1),
     paths: z.array(z.string().min(1)).min(1).max(MAX_PATHS).optional(),
     /** Brace expansion: `pkg-{1.0,1.1}.tgz`, `v{1..3}/a.bin`. */
-    pattern: z.string().min(1).optional(),
+    pattern: z.string().min(1).max(MAX_PATTERN_LENGTH).optional(),
   })
   .refine((body) => (body.paths === undefined) !== (body.pattern === undefined), "give exactly one of paths or pattern");
 

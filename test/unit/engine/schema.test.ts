@@ -50,11 +50,30 @@ describe("remotes file", () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         "remote 'bad': key 'base_url': must be an http(s) URL",
-        expect.stringMatching(/^remote 'bad': key 'patterns\[1\]': is not a valid regular expression/),
+        expect.stringMatching(/^remote 'bad': key 'patterns\[1\]': is not a supported regular expression/),
         expect.stringMatching(/^remote 'bad': key 'mutable_ttl': /),
         "remote 'bad': unknown key 'colour'",
       ]),
     );
+  });
+
+  it("refuses patterns a linear-time engine cannot run, naming the remote and key", () => {
+    const problems = problemsOf({
+      remotes: {
+        r: {
+          base_url: "https://example.org",
+          patterns: ["^(\\w+)/\\1/"],
+          blocklist: ["foo(?=bar)"],
+          mutable_patterns: ["(?<=v)1"],
+          immutable_patterns: ["(?!x)y"],
+        },
+      },
+    });
+    for (const key of ["patterns[0]", "blocklist[0]", "mutable_patterns[0]", "immutable_patterns[0]"]) {
+      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^remote 'r': key '${key.replace(/[[\]]/g, "\\$&")}': is not a supported regular expression .*RE2 syntax`)));
+    }
+    // Catastrophic for a backtracking engine, harmless for RE2: accepted.
+    expect(parseRemotes({ remotes: { r: { base_url: "https://example.org", patterns: ["(a+)+$", "^releases/.*\\.tar\\.gz$"] } } })).toHaveLength(1);
   });
 
   it("refuses package types this version does not serve and local repositories", () => {
@@ -65,10 +84,25 @@ describe("remotes file", () => {
   });
 
   it("keeps remotes off private networks unless allowed, and credentials out of URLs", () => {
-    for (const base_url of ["http://127.0.0.1:8080", "http://10.1.2.3", "http://[::1]/", "http://169.254.169.254", "http://localhost"]) {
+    for (const base_url of [
+      "http://127.0.0.1:8080",
+      "http://10.1.2.3",
+      "http://[::1]/",
+      "http://169.254.169.254",
+      "http://localhost",
+      "http://[64:ff9b::7f00:1]/",
+      "http://[2002:a00:1::]/",
+      "http://[fec0::1]/",
+      "http://intranet/",
+      "http://redis:6379/",
+    ]) {
       expect(problemsOf({ remotes: { x: { base_url } } })[0]).toMatch(/^remote 'x': key 'base_url': points at a private or loopback address/);
     }
     expect(parseRemotes({ remotes: { x: { base_url: "http://127.0.0.1:8080", allow_private_network: true } } })).toHaveLength(1);
+    expect(problemsOf({ remotes: { x: { base_url: "https://pypi.example.org", file_hosts: ["files.example.org", "intranet:8080", "10.0.0.5"] } } })).toEqual([
+      "remote 'x': key 'file_hosts[1]': 'intranet:8080' is a private, loopback or single-label host; set allow_private_network: true to allow it",
+      "remote 'x': key 'file_hosts[2]': '10.0.0.5' is a private, loopback or single-label host; set allow_private_network: true to allow it",
+    ]);
     expect(problemsOf({ remotes: { x: { base_url: "https://user:pw@example.org" } } })).toEqual([
       "remote 'x': key 'base_url': must not contain credentials; use auth",
     ]);

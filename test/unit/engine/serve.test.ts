@@ -28,3 +28,10 @@ it("checks the blocklist before the allowlist, then the overrides", () => {
   // Patterns are searched, not anchored.
   expect(decide({ ...rules, patterns: ["app"] }, generic, "releases/v1.0/app.tgz").kind).toBe("immutable");
 });
+
+it("matches catastrophic patterns from config in linear time", () => {
+  // A backtracking RegExp takes about 2^40 steps for this path; RE2 one pass.
+  const hostile = { ...rules, patterns: ["(a+)+$"], blocklist: ["^(x+x+)+y"] };
+  expect(decide(hostile, generic, `${"a".repeat(40)}!`).kind).toBe("denied");
+  expect(decide(hostile, generic, `${"x".repeat(40)}/a`).kind).toBe("immutable");
+});
