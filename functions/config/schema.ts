@@ -21,6 +21,20 @@ const authSchema = z.discriminatedUnion("type", [
 
 const seconds = z.number().int().min(0);
 
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4 };
+
+/** A size in bytes: a number, or text with a unit (`500 MiB`, `20GB`). */
+const byteSize = z.union([
+  z.number().int().min(0),
+  z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?\s*(b|kb|kib|mb|mib|gb|gib|tb|tib)\s*$/i, "must be a number of bytes or a size like '500 MiB' or '20 GB'")
+    .transform((text) => {
+      const [, number, unit] = /^\s*([\d.]+)\s*([a-z]+)\s*$/i.exec(text)!;
+      return Math.round(Number(number) * SIZE_UNITS[unit!.toLowerCase()]!);
+    }),
+]);
+
 /** Keys that only mean something for one package type: set on another, they are a mistake. */
 const PACKAGE_SPECIFIC_KEYS: Record<string, string> = {
   ban_tags_enabled: "docker",
@@ -45,6 +59,12 @@ export const remoteSchema = z
     immutable_ttl: seconds.default(0),
     /** Seconds a mutable file (an index) stays fresh before the upstream is asked again. */
     mutable_ttl: seconds.default(300),
+    /** Retention: the most this remote may keep (least recently used evicted first); 0 = no limit. */
+    max_size: byteSize.default(0),
+    /** Retention: seconds a cached file may go unrequested before it is evicted; 0 = kept while used or not. */
+    unused_ttl: seconds.default(0),
+    /** Seconds an upstream 404/410 is remembered (never longer than mutable_ttl for indexes); 0 = ask every time. */
+    negative_ttl: seconds.default(60),
     /** Seconds to wait for the upstream's response headers, and the longest silence mid-body before a download counts as cut. */
     upstream_timeout: z.number().positive().default(30),
     /** Seconds a request that has a stale copy waits for another request's refresh before it is served the stale copy. */

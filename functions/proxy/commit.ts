@@ -1,6 +1,7 @@
 import { isUnavailable } from "../../infra/unavailable.ts";
 import type { ProxyContext } from "../context.ts";
 import type { StoredBlob } from "../storage/blob-upload.ts";
+import { dropIfUnreferenced } from "../maintenance/orphans.ts";
 import { copyToContentAddress } from "../storage/content-address.ts";
 import { entryTtlMs, parseEntry, readStoredEntry, type IndexEntry, type StoredEntry } from "./index-entry.ts";
 
@@ -53,12 +54,17 @@ export async function writeIfNewer(ctx: ProxyContext, target: CommitTarget, seen
  * changed meanwhile), removes the upload and records the artifact for browsing, stats and the state-store-down
  * fallback. Resolves to the entry as it now is.
  */
-export async function promote(ctx: ProxyContext, target: CommitTarget, committed: StoredEntry, blob: StoredBlob): Promise<IndexEntry> {
+export async function promote(ctx: ProxyContext, target: CommitTarget, committed: StoredEntry, blob: StoredBlob, replaced: IndexEntry | undefined): Promise<IndexEntry> {
   const blobKey = await copyToContentAddress(ctx.stores.blobs, blob);
   const entry = { ...committed.entry, blobKey };
   await ctx.stores.state.compareAndSet(target.indexKey, committed.raw, JSON.stringify(entry), entryTtlMs(entry)).catch(() => false);
   await ctx.stores.blobs.delete(blob.key);
-  ctx.background.run(recordArtifact(ctx, target, entry));
+  ctx.background.run(
+    recordArtifact(ctx, target, entry).then(async (recorded) => {
+      // A replaced version (an index document that changed) leaves its blob unless something shares it.
+      if (recorded && replaced && replaced.sha256 !== entry.sha256) await dropIfUnreferenced(ctx.stores, replaced.sha256);
+    }),
+  );
   return entry;
 }
 
@@ -70,7 +76,8 @@ export async function promote(ctx: ProxyContext, target: CommitTarget, committed
 const waiting: Array<Parameters<ProxyContext["stores"]["meta"]["recordArtifact"]>[0]> = [];
 const MAX_WAITING = 1000;
 
-async function recordArtifact(ctx: ProxyContext, target: CommitTarget, entry: IndexEntry): Promise<void> {
+/** True when the record is written now (false: it waits for Postgres). */
+async function recordArtifact(ctx: ProxyContext, target: CommitTarget, entry: IndexEntry): Promise<boolean> {
   const record = {
     remote: target.remoteName,
     path: target.path,
@@ -87,11 +94,12 @@ async function recordArtifact(ctx: ProxyContext, target: CommitTarget, entry: In
     if (!isUnavailable(error)) throw error;
     waiting.push(record);
     if (waiting.length > MAX_WAITING) console.error(`metadata store down: artifact record of ${waiting.shift()!.path} dropped`);
-    return;
+    return false;
   }
   while (waiting.length > 0) {
     const next = waiting[0]!;
-    if (!(await ctx.stores.meta.recordArtifact(next).then(() => true, () => false))) return;
+    if (!(await ctx.stores.meta.recordArtifact(next).then(() => true, () => false))) break;
     waiting.shift();
   }
+  return true;
 }

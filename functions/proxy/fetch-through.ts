@@ -144,11 +144,28 @@ async function refresh(ctx: ProxyContext, job: Job, lease: Lease, respond: Respo
   // Between our miss and our lease another leader may have committed; an entry the state store
   // dropped (expired, flushed) comes back from its metadata record.
   const current = (await readStored(ctx, job)) ?? (await restoreFromRecord(ctx, job));
-  const done = (current && isFresh(current.entry) ? await serve(ctx, job, current.entry) : null) ?? (await breakerAnswer(ctx, job, current));
+  const done =
+    (current && isFresh(current.entry) ? await serve(ctx, job, current.entry) : null) ??
+    (await rememberedAbsence(ctx, job)) ??
+    (await breakerAnswer(ctx, job, current));
   if (done) return respond(done);
   const fetched = await askUpstream(ctx, job, lease, current);
   if (fetched instanceof Response) return respond(fetched);
   await store(ctx, job, lease, current, fetched, respond);
+}
+
+/** An upstream 404/410 is remembered for negative_ttl: asking again would only cost the upstream a request. */
+const absentKey = (job: Job) => `absent:${job.remoteName}:${job.cacheKey}`;
+
+function negativeTtlMs(job: Job): number {
+  const { negative_ttl, mutable_ttl } = job.remote;
+  return (job.kind === "mutable" ? Math.min(negative_ttl, mutable_ttl) : negative_ttl) * 1000;
+}
+
+async function rememberedAbsence(ctx: ProxyContext, job: Job): Promise<Response | null> {
+  if (negativeTtlMs(job) === 0) return null;
+  const status = Number(await ctx.stores.state.get(absentKey(job)).catch(() => null));
+  return status === 404 || status === 410 ? jsonError(status, "NOT_FOUND", `${job.remote.name}: the upstream has no such file (${status}, remembered)`, job.responseHeaders) : null;
 }
 
 async function breakerAnswer(ctx: ProxyContext, job: Job, current: StoredEntry | null): Promise<Response | null> {
@@ -190,6 +207,9 @@ async function judge(ctx: ProxyContext, job: Job, current: StoredEntry | null, f
   if (status === 200 || (status === 204 && job.rewrite)) return fetched;
   await fetched.response.body?.cancel();
   if (status === 304 && current) return refreshed(ctx, job, current);
+  if ((status === 404 || status === 410) && negativeTtlMs(job) > 0) {
+    ctx.background.run(ctx.stores.state.set(absentKey(job), String(status), negativeTtlMs(job)).catch(() => {}));
+  }
   ctx.observer.fetchFailed({ ...job.event, reason: `upstream answered ${status}` });
   const stale = upstreamFault ? await serveStale(ctx, job, current, `upstream answered ${status}`) : null;
   return stale ?? upstreamStatusError(job, fetched.response);
@@ -320,7 +340,7 @@ async function commit(ctx: ProxyContext, job: Job, lease: Lease, current: Stored
     await ctx.stores.blobs.delete(blob.key).catch(() => {});
     return null;
   }
-  return promote(ctx, job, committed, blob);
+  return promote(ctx, job, committed, blob, current?.entry);
 }
 
 /** The upstream confirmed the stored copy: it is fresh for another TTL. */

@@ -109,6 +109,22 @@ export class PostgresMetadataStore implements MetadataStore {
     return new Set(rows.map((row) => row.sha256));
   }
 
+  async storageByRemote(): Promise<{ remote: string; objects: number; bytes: number }[]> {
+    const rows = await this.#pg.query<{ remote: string; objects: string; bytes: string }>(
+      "SELECT remote, count(*) AS objects, coalesce(sum(size), 0) AS bytes FROM artifacts GROUP BY remote ORDER BY remote",
+    );
+    return rows.map((row) => ({ remote: row.remote, objects: Number(row.objects), bytes: Number(row.bytes) }));
+  }
+
+  async leastRecentlyUsed(remote: string, limit: number, before?: Date): Promise<{ path: string; size: number }[]> {
+    const rows = await this.#pg.query<{ path: string; size: string }>(
+      `SELECT path, size FROM artifacts WHERE remote = $1 AND ($2::timestamptz IS NULL OR coalesce(last_access, fetched_at) < $2)
+       ORDER BY coalesce(last_access, fetched_at), path LIMIT $3`,
+      [remote, before?.toISOString() ?? null, limit],
+    );
+    return rows.map((row) => ({ path: row.path, size: Number(row.size) }));
+  }
+
   async addUsage(batch: UsageBatch): Promise<void> {
     const { remotes, artifacts } = batch;
     if (remotes.length > 0) {
@@ -185,6 +201,15 @@ export class PostgresMetadataStore implements MetadataStore {
       })),
       top: top.map((row) => ({ remote: row.remote!, path: row.path!, requests: Number(row.requests), bytesServed: Number(row.bytes_served) })),
     };
+  }
+
+  async retentionEvictionsSince(since: Date): Promise<Map<string, number>> {
+    const rows = await this.#pg.query<{ remote: string; evicted: string }>(
+      `SELECT remote, sum((data->>'evicted')::bigint) AS evicted FROM events
+       WHERE type = 'eviction' AND data->>'reason' = 'retention' AND at >= $1 AND remote IS NOT NULL GROUP BY remote`,
+      [since.toISOString()],
+    );
+    return new Map(rows.map((row) => [row.remote, Number(row.evicted)]));
   }
 
   async appendEvents(events: NewEvent[]): Promise<void> {

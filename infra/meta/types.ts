@@ -84,8 +84,14 @@ export interface MetadataStore {
   deleteArtifacts(remote: string, target: EvictionTarget, limit: number): Promise<{ cacheKey: string; path: string; sha256: string }[]>;
   /** The subset of `sha256s` that some artifact row still refers to. */
   referencedBlobs(sha256s: string[]): Promise<Set<string>>;
+  /** Objects and bytes cached per remote (every remote that has any). */
+  storageByRemote(): Promise<{ remote: string; objects: number; bytes: number }[]>;
+  /** A remote's cached paths, least recently used first; with `before`, only those unused since then. */
+  leastRecentlyUsed(remote: string, limit: number, before?: Date): Promise<{ path: string; size: number }[]>;
   addUsage(batch: UsageBatch): Promise<void>;
   usageSince(since: Date, topLimit: number): Promise<UsageReport>;
+  /** Objects each remote's retention rules evicted since then (from the event log). */
+  retentionEvictionsSince(since: Date): Promise<Map<string, number>>;
   appendEvents(events: NewEvent[]): Promise<void>;
   /** Events with id > afterId, oldest first. */
   eventsAfter(afterId: number, limit: number): Promise<StoredEvent[]>;

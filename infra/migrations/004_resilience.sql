@@ -12,3 +12,6 @@ CREATE TABLE IF NOT EXISTS open_uploads (
   started_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS open_uploads_started_at ON open_uploads (started_at);
+
+-- Retention (max_size, unused_ttl) evicts the least recently used first.
+CREATE INDEX IF NOT EXISTS artifacts_remote_last_used ON artifacts (remote, (coalesce(last_access, fetched_at)));

@@ -89,6 +89,18 @@ export class MemoryStateStore implements StateStore {
     return true;
   }
 
+  async sweepExpired(limit: number): Promise<number> {
+    let swept = 0;
+    for (const [key, item] of this.#items) {
+      if (swept >= limit) break;
+      if (item.expiresAt !== null && item.expiresAt <= Date.now()) {
+        this.#items.delete(key);
+        swept++;
+      }
+    }
+    return swept;
+  }
+
   async ping(): Promise<void> {
     this.#roundTrips++;
   }

@@ -122,6 +122,15 @@ export class PostgresStateStore implements StateStore {
     return rows.length === 1;
   }
 
+  async sweepExpired(limit: number): Promise<number> {
+    const rows = await this.#query<{ n: string }>(
+      `WITH gone AS (DELETE FROM state_kv WHERE key IN (SELECT key FROM state_kv WHERE expires_at <= now() LIMIT $1) RETURNING 1)
+       SELECT count(*) AS n FROM gone`,
+      [limit],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async ping(): Promise<void> {
     await this.#query("SELECT 1");
   }

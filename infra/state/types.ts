@@ -30,6 +30,8 @@ export interface StateStore {
   renewLock(key: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Compare-and-delete: releases only if `owner` holds it. */
   releaseLock(key: string, owner: string): Promise<boolean>;
+  /** Removes up to `limit` expired keys where the backend does not expire them itself; how many. */
+  sweepExpired(limit: number): Promise<number>;
   ping(): Promise<void>;
   /** Round trips made so far by this instance (for the benchmark's budget check). */
   readonly roundTrips: number;

@@ -112,6 +112,10 @@ export class UpstashStateStore implements StateStore {
     return Number(await this.#call((r) => r.eval(RELEASE, [key], [owner]))) === 1;
   }
 
+  async sweepExpired(): Promise<number> {
+    return 0; // Redis expires keys itself
+  }
+
   async ping(): Promise<void> {
     await this.#call((r) => r.ping());
   }

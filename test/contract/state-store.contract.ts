@@ -195,6 +195,16 @@ export function stateStoreContract(name: string, make: () => Promise<StateStore>
       expect(await store.get(key)).toBe("next");
     });
 
+    it("sweeps expired keys (where the backend does not expire them itself) and keeps live ones", async () => {
+      await store.set(`${prefix}sweep:gone`, "x", 1);
+      await store.set(`${prefix}sweep:kept`, "y");
+      await sleep(20);
+      const swept = await store.sweepExpired(10_000);
+      expect(swept).toBeGreaterThanOrEqual(store.kind === "upstash" ? 0 : 1);
+      expect(await store.get(`${prefix}sweep:gone`)).toBeNull();
+      expect(await store.get(`${prefix}sweep:kept`)).toBe("y");
+    });
+
     it("counts round trips", async () => {
       const before = store.roundTrips;
       await store.get(`${prefix}missing`);

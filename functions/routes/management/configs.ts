@@ -6,6 +6,7 @@ import { CONFIG_VERSION_KEY } from "../../config/cache.ts";
 import { ConfigError, parseRemote, remoteName } from "../../config/schema.ts";
 import { virtualSchema } from "../../config/virtual.ts";
 import { jsonError } from "../../errors.ts";
+import { purgeRemote } from "../../maintenance/orphans.ts";
 import { describeIssues, parseBody } from "./body.ts";
 import { logEvent } from "./event-log.ts";
 import { redactSecrets, restoreSecrets } from "./secrets.ts";
@@ -88,6 +89,8 @@ export function configRoutes(kind: ConfigKind): Hono<AppEnv> {
     }
     if (!(await c.var.stores.meta.deleteConfig(kind, name))) return notFound(name);
     await changed(c, name, "deleted");
+    // Its cached objects and state go now (best effort; the maintenance run purges what is left).
+    if (kind === "remotes") c.var.background.run(purgeRemote(c.var.stores, name));
     return c.body(null, 204);
   });
 

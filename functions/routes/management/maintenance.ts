@@ -4,7 +4,6 @@ import { currentRemotes } from "../../config/cache.ts";
 import type { AppEnv } from "../../context.ts";
 import { runMaintenance } from "../../maintenance/index.ts";
 import { parseBody } from "./body.ts";
-import { logEvent } from "./event-log.ts";
 
 export const maintenanceRoutes = new Hono<AppEnv>();
 
@@ -20,6 +19,13 @@ maintenanceRoutes.post("/", async (c) => {
   const report = await runMaintenance(c.var.stores, (await currentRemotes(c.var.stores)).values(), {
     uploadsOlderThanMs: body.uploads_older_than === undefined ? undefined : body.uploads_older_than * 1000,
   });
-  logEvent(c, "maintenance", undefined, { ...report });
-  return c.json({ uploads_deleted: report.uploadsDeleted, multipart_aborted: report.multipartAborted });
+  const result = {
+    uploads_deleted: report.uploadsDeleted,
+    multipart_aborted: report.multipartAborted,
+    expired_state_keys: report.expiredStateKeys,
+    unreferenced_blobs: report.unreferencedBlobs,
+    purged: report.purged,
+    retention: report.retention.map((row) => ({ remote: row.remote, evicted: row.evicted, bytes_freed: row.bytesFreed })),
+  };
+  return c.json(result);
 });

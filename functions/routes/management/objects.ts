@@ -4,7 +4,7 @@ import type { AppEnv } from "../../context.ts";
 import { jsonError } from "../../errors.ts";
 import { parseQuery } from "./body.ts";
 import { logEvent } from "./event-log.ts";
-import { evict } from "./evict.ts";
+import { evict } from "../../storage/evict.ts";
 
 export const objectsRoutes = new Hono<AppEnv>();
 

@@ -24,15 +24,19 @@ statsRoutes.get("/", async (c) => {
   const now = Date.now();
   const result: Record<string, unknown> = {};
   for (const window of windows) {
-    const usage = await c.var.stores.meta.usageSince(new Date(now - WINDOWS[window]), query.top);
+    const since = new Date(now - WINDOWS[window]);
+    const usage = await c.var.stores.meta.usageSince(since, query.top);
+    const evictions = await c.var.stores.meta.retentionEvictionsSince(since);
     const overall = usage.remotes.reduce((sum, row) => add(sum, row), zero());
     result[window] = {
       overall: describe(overall),
-      remotes: Object.fromEntries(usage.remotes.map((row) => [row.remote, describe(row)])),
+      remotes: Object.fromEntries(usage.remotes.map((row) => [row.remote, { ...describe(row), retention_evictions: evictions.get(row.remote) ?? 0 }])),
       top: usage.top.map((row) => ({ remote: row.remote, path: row.path, requests: row.requests, bytes_served: row.bytesServed })),
     };
   }
-  return c.json({ generated_at: new Date(now).toISOString(), windows: result });
+  // What each remote keeps now (what max_size and unused_ttl bound).
+  const storage = Object.fromEntries((await c.var.stores.meta.storageByRemote()).map((row) => [row.remote, { objects: row.objects, bytes: row.bytes }]));
+  return c.json({ generated_at: new Date(now).toISOString(), windows: result, storage });
 });
 
 function zero(): UsageTotals {

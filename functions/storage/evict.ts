@@ -1,6 +1,6 @@
-import type { EvictionTarget } from "../../../infra/meta/types.ts";
-import { indexKey, readEntry } from "../../proxy/index-entry.ts";
-import type { Stores } from "../../stores.ts";
+import type { EvictionTarget } from "../../infra/meta/types.ts";
+import { indexKey, readEntry } from "../proxy/index-entry.ts";
+import type { Stores } from "../stores.ts";
 
 const BATCH = 500;
 const PARALLEL = 16;
