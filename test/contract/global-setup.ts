@@ -14,6 +14,8 @@ export interface Backends {
   upstashUrl: string;
   upstashToken: string;
   databaseUrl: string;
+  /** A database of this run's own, for tests that act on every row (maintenance sweeps). */
+  ownDatabaseUrl: string;
   pgWsProxy: string;
 }
 
@@ -43,7 +45,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
     const pgBridge = await startPgWsBridge({ allowedAddress: POSTGRES });
     teardown.push(() => pgBridge.close());
-    await migrate(pgBridge.wsProxy);
+    await migrate(pgBridge.wsProxy, DATABASE_URL);
+    const ownDatabase = `artifactapi_workers_${randomBytes(4).toString("hex")}`;
+    await migrate(pgBridge.wsProxy, DATABASE_URL, `CREATE DATABASE ${ownDatabase}`);
+    const ownDatabaseUrl = `postgres://postgres@${POSTGRES}/${ownDatabase}`;
+    teardown.push(() => migrate(pgBridge.wsProxy, DATABASE_URL, `DROP DATABASE IF EXISTS ${ownDatabase} WITH (FORCE)`));
+    await migrate(pgBridge.wsProxy, ownDatabaseUrl);
 
     project.provide("backends", {
       s3Endpoint: `http://127.0.0.1:${s3.port}`,
@@ -51,6 +58,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       upstashUrl: upstash.url,
       upstashToken: upstash.token,
       databaseUrl: DATABASE_URL,
+      ownDatabaseUrl,
       pgWsProxy: pgBridge.wsProxy,
     });
   } catch (error) {
@@ -60,11 +68,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return () => closeAll(teardown);
 }
 
-/** Applied through the bridge with the production driver, which also proves the bridge works. */
-async function migrate(wsProxy: string): Promise<void> {
-  const connection = new PgConnection({ databaseUrl: DATABASE_URL, wsProxy, webSocketConstructor: WebSocket });
+/** Migrations (or one statement) applied through the bridge with the production driver, which also proves the bridge works. */
+async function migrate(wsProxy: string, databaseUrl: string, statement?: string): Promise<void> {
+  const connection = new PgConnection({ databaseUrl, wsProxy, webSocketConstructor: WebSocket });
   try {
-    await applyMigrations(connection);
+    await (statement ? connection.query(statement) : applyMigrations(connection));
   } finally {
     await connection.close();
   }

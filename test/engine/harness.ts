@@ -132,12 +132,19 @@ export function failingWrites(blobs: BlobStore): BlobStore & { failWrites: boole
  * Postgres for the metadata record, as the Worker wires them.
  */
 export class Engine {
+  constructor(options: { databaseUrl?: string } = {}) {
+    this.meta = switchable(
+      new PostgresMetadataStore(new PgConnection({ databaseUrl: options.databaseUrl ?? env.BACKENDS.databaseUrl, wsProxy: env.BACKENDS.pgWsProxy })),
+      "metadata",
+    );
+  }
+
   readonly memoryBlobs = new MemoryBlobStore();
   readonly blobs = failingWrites(this.memoryBlobs);
   /** The state store itself, readable while `state` is switched down. */
   readonly memoryState = new MemoryStateStore();
   readonly state: StateStore & { down: boolean } = switchable(this.memoryState, "state");
-  readonly meta = switchable(new PostgresMetadataStore(new PgConnection({ databaseUrl: env.BACKENDS.databaseUrl, wsProxy: env.BACKENDS.pgWsProxy })), "metadata");
+  readonly meta: PostgresMetadataStore & { down: boolean };
   readonly origin = new ScriptedUpstream();
   readonly remoteName = `engine-${crypto.randomUUID().slice(0, 8)}`;
 
@@ -145,11 +152,14 @@ export class Engine {
     return parseRemote(this.remoteName, { base_url: "https://upstream.test", ...overrides });
   }
 
+  get stores(): Stores {
+    return { blobs: this.blobs, state: this.state, meta: this.meta, close: async () => {} };
+  }
+
   /** One client request through fetchThrough; `settled` resolves once its background work (the fill) is done. */
   request(path: string, options: { remote?: RemoteConfig; plan?: Partial<FetchPlan>; init?: RequestInit } = {}): { response: Promise<Response>; settled: Promise<void> } {
     const background = new Background();
-    const stores: Stores = { blobs: this.blobs, state: this.state, meta: this.meta, close: async () => {} };
-    const ctx: ProxyContext = { stores, env: {}, background, observer: silentObserver };
+    const ctx: ProxyContext = { stores: this.stores, env: {}, background, observer: silentObserver };
     const remote = options.remote ?? this.remote();
     const plan: FetchPlan = {
       remote,
