@@ -48,6 +48,8 @@ describe("docker registry API", () => {
     serveManifest("/v2/fake/img/manifests/cold", manifestV1);
     serveManifest("/v2/fake/img/manifests/latest", manifestV1);
     serveManifest("/v2/fake/img/manifests/allowed", manifestV1);
+    // A registry that gzips its manifests on the wire (Content-Encoding), as some CDNs do.
+    origin.serve(`/v2/fake/img/manifests/${digestOf(manifestV1)}`, { body: manifestV1, contentType: OCI_MANIFEST, gzip: true, headers: { "docker-content-digest": digestOf(manifestV1) } });
     origin.serve(`/v2/fake/img/blobs/${digestOf(goodBlob)}`, goodBlob);
     origin.serve(`/v2/fake/img/blobs/${claimed}`, randomBytes(4096));
     cdn.serve("/blob", goodBlob);
@@ -135,6 +137,15 @@ describe("docker registry API", () => {
     expect(Buffer.from(await good.arrayBuffer()).equals(goodBlob)).toBe(true);
     expect(good.headers.get("docker-content-digest")).toBe(digestOf(goodBlob));
     expect(good.headers.get("content-disposition")).toBeNull();
+  });
+
+  it("checks a manifest the registry sends gzip-encoded against its digest on the decoded bytes", async () => {
+    for (const source of ["remote", "cache"]) {
+      const response = await fetch(url("fake", `fake/img/manifests/${digestOf(manifestV1)}`));
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-artifact-source")).toBe(source);
+      expect(await response.text()).toBe(manifestV1);
+    }
   });
 
   it("replays Content-Type and Docker-Content-Digest, also on a HEAD for an uncached tag", async () => {
