@@ -2,7 +2,10 @@ import { isUnavailable } from "../../infra/unavailable.ts";
 import type { Stores } from "../stores.ts";
 import { parseRemote, type RemoteConfig } from "./schema.ts";
 
-/** Where writers of the config (launcher, management API) bump the version isolates watch. */
+/**
+ * The version isolates watch, bumped by whatever invalidates what they keep: config writes
+ * (launcher, management API) and evictions (the index entries isolates keep, hot-entries.ts).
+ */
 export const CONFIG_VERSION_KEY = "config:version";
 
 /** How long an isolate trusts its copy before asking the state store whether the version moved. */
@@ -15,6 +18,11 @@ interface Snapshot {
 }
 
 let snapshot: Snapshot | null = null;
+
+/** The version this isolate last saw (checked at most every RECHECK_MS by currentRemotes). */
+export function knownVersion(): string | null | undefined {
+  return snapshot?.version;
+}
 
 /**
  * Remotes as this isolate knows them. A hit costs no database query: Postgres is read only

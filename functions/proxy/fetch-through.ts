@@ -6,6 +6,7 @@ import { breakerOpenFor, upstreamAnswered, upstreamFailed } from "./breaker.ts";
 import { promote, restoreFromRecord, writeIfNewer, type CommitTarget } from "./commit.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { Fill, FillFailed } from "./fill.ts";
+import { forgetEntry, hotEntry, keepEntry } from "./hot-entries.ts";
 import type { StoredBlob } from "../storage/blob-upload.ts";
 import { entryTtlMs, freshUntil, indexKey, isFresh, lockKey, parseEntry, readStoredEntry, type IndexEntry, type StoredEntry } from "./index-entry.ts";
 import { withLease, type Lease } from "./lease.ts";
@@ -78,10 +79,19 @@ export async function fetchThrough(ctx: ProxyContext, plan: FetchPlan): Promise<
 }
 
 async function answer(ctx: ProxyContext, job: Job): Promise<Response> {
+  const hot = hotEntry(job.indexKey);
+  if (hot) {
+    const hit = await serve(ctx, job, hot);
+    if (hit) return hit;
+    forgetEntry(job.indexKey);
+  }
   const stored = await readStored(ctx, job);
   if (stored && isFresh(stored.entry)) {
     const hit = await serve(ctx, job, stored.entry);
-    if (hit) return hit;
+    if (hit) {
+      keepEntry(job.indexKey, stored.entry);
+      return hit;
+    }
   }
   // A rewritten document's length is only known once it is rewritten: HEAD fills it like GET.
   if (job.request.method === "HEAD" && !stored && !job.rewrite) return headUpstream(ctx, job);

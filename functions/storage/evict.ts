@@ -1,4 +1,6 @@
 import type { EvictionTarget } from "../../infra/meta/types.ts";
+import { CONFIG_VERSION_KEY } from "../config/cache.ts";
+import { forgetEntry } from "../proxy/hot-entries.ts";
 import { indexKey, readEntry } from "../proxy/index-entry.ts";
 import type { Stores } from "../stores.ts";
 
@@ -13,7 +15,7 @@ export interface Eviction {
 
 /**
  * Removes cached objects: their artifact rows, their index entries (which carry the freshness
- * TTL), and each blob once no artifact row refers to its sha256 any more (identical files in
+ * TTL; every isolate drops the ones it keeps within ~2 s), and each blob once no artifact row refers to its sha256 any more (identical files in
  * other paths or remotes share one blob).
  */
 export async function evict(stores: Stores, remote: string, target: EvictionTarget): Promise<Eviction> {
@@ -24,6 +26,7 @@ export async function evict(stores: Stores, remote: string, target: EvictionTarg
     const rows = await stores.meta.deleteArtifacts(remote, target, BATCH);
     await inBatches(rows, async (row) => {
       const key = indexKey(remote, row.cacheKey);
+      forgetEntry(key); // this isolate at once; the others once they see the version move
       const entry = await readEntry(stores.state, key);
       await stores.state.delete(key);
       // Right after a miss the entry points at its upload until promotion moves it.
@@ -37,6 +40,8 @@ export async function evict(stores: Stores, remote: string, target: EvictionTarg
   }
   // Everything of the remote: entries whose artifact row was never written go too.
   if ("prefix" in target && target.prefix === "") await stores.state.deletePrefix(indexKey(remote, ""));
+  // Isolates keep index entries they served (hot-entries.ts) until the version they watch moves.
+  if (paths.length > 0) await stores.state.incr(CONFIG_VERSION_KEY);
   const referenced = await stores.meta.referencedBlobs([...digests]);
   await inBatches([...digests].filter((digest) => !referenced.has(digest)), async (digest) => {
     await stores.blobs.delete(`blobs/sha256/${digest}`);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CONFIG_VERSION_KEY, currentRemotes } from "../../functions/config/cache.ts";
 import { indexKey } from "../../functions/proxy/index-entry.ts";
 import { UpstreamError } from "../../functions/proxy/upstream.ts";
 import { bodyOf, concat, Engine, randomBytes, sha256, sleep } from "./harness.ts";
@@ -228,4 +229,26 @@ describe("backends failing", () => {
 
 it("keys a lock and an entry per remote and cache key", () => {
   expect(indexKey("r", "a/b")).toBe("idx:r:a/b");
+});
+
+describe("hot hits", () => {
+  it("cost no state-store round trip, until the version the isolate watches moves (an eviction)", async () => {
+    const engine = new Engine();
+    engine.origin.serve("hot.txt", { body: new TextEncoder().encode("hot") });
+    await currentRemotes(engine.stores);
+    const first = engine.request("hot.txt");
+    await (await first.response).text();
+    await first.settled;
+    expect(await (await engine.get("hot.txt")).text()).toBe("hot"); // read from the state store, then kept
+    const before = engine.memoryState.roundTrips;
+    for (let i = 0; i < 5; i++) expect((await engine.get("hot.txt")).headers.get("x-artifact-source")).toBe("cache");
+    expect(engine.memoryState.roundTrips).toBe(before);
+
+    await engine.memoryState.incr(CONFIG_VERSION_KEY);
+    await sleep(2_100);
+    await currentRemotes(engine.stores);
+    const afterBump = engine.memoryState.roundTrips;
+    await engine.get("hot.txt");
+    expect(engine.memoryState.roundTrips).toBe(afterBump + 1);
+  });
 });
