@@ -5,6 +5,7 @@ import type { AppEnv, RequestScope } from "./context.ts";
 import { isUnavailable } from "../infra/unavailable.ts";
 import { jsonError } from "./errors.ts";
 import { canonicalPath, remoteForHost } from "./hostnames.ts";
+import { insideCoordinator } from "./proxy/coordination.ts";
 import { Recorder } from "./observe/recorder.ts";
 import { dockerRoutes } from "./routes/docker.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -45,7 +46,8 @@ app.use(async (c, next) => {
 
 /** A hostname mapped to a remote serves it at the root: the request is answered on its canonical path. */
 app.use(async (c, next) => {
-  if (redispatched.has(c.req.raw)) return next();
+  // A fill coordinator gets requests already on their canonical path.
+  if (redispatched.has(c.req.raw) || insideCoordinator(c.env)) return next();
   const host = c.req.header("x-forwarded-host") ?? c.req.header("host") ?? new URL(c.req.url).host;
   const remote = remoteForHost((await currentRemotes(c.var.stores)).values(), host);
   const url = new URL(c.req.url);

@@ -4,6 +4,8 @@ import type { Env } from "./env.ts";
 import { runMaintenance } from "./maintenance/index.ts";
 import { createStores } from "./stores.ts";
 
+export { FillCoordinator } from "./fills/coordinator.ts";
+
 export default {
   fetch: app.fetch,
   /** The Cron Trigger (wrangler.toml `[triggers]`): sweeps abandoned uploads and keeps storage bounded. */

@@ -6,6 +6,7 @@ import { breakerOpenFor, upstreamAnswered, upstreamFailed } from "./breaker.ts";
 import { promote, restoreFromRecord, writeIfNewer, type CommitTarget } from "./commit.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { Fill, FillFailed } from "./fill.ts";
+import { coordinatorFor, insideCoordinator, runningFills } from "./coordination.ts";
 import { forgetEntry, hotEntry, keepEntry } from "./hot-entries.ts";
 import type { StoredBlob } from "../storage/blob-upload.ts";
 import { entryTtlMs, freshUntil, indexKey, isFresh, lockKey, parseEntry, readStoredEntry, type IndexEntry, type StoredEntry } from "./index-entry.ts";
@@ -70,7 +71,17 @@ export async function fetchThrough(ctx: ProxyContext, plan: FetchPlan): Promise<
     dispositionHeader: dispositionFor(plan.path, plan.disposition),
     event: { remote: plan.remote.name, path: plan.path, cacheKey: plan.cacheKey },
   };
-  const response = await answer(ctx, job);
+  const { hit, stored } = await fromStorage(ctx, job);
+  if (hit) return recorded(ctx, job, hit);
+  // A rewritten document's length is only known once it is rewritten: HEAD fills it like GET.
+  if (job.request.method === "HEAD" && !stored && !job.rewrite) return recorded(ctx, job, await headUpstream(ctx, job));
+  // With a coordinator, the miss is its business (and its record): requests for the key meet there.
+  const coordinator = coordinatorFor(ctx.env);
+  if (coordinator) return coordinator.get(coordinator.idFromName(job.indexKey)).fetch(job.request);
+  return recorded(ctx, job, await miss(ctx, job, stored));
+}
+
+function recorded(ctx: ProxyContext, job: Job, response: Response): Response {
   const { headers, status } = response;
   const source = status >= 400 ? "error" : headers.has("warning") ? "stale" : headers.get("x-artifact-source") === "remote" ? "remote" : "cache";
   const bytes = job.request.method === "HEAD" ? 0 : Number(headers.get("content-length") ?? 0);
@@ -78,24 +89,21 @@ export async function fetchThrough(ctx: ProxyContext, plan: FetchPlan): Promise<
   return response;
 }
 
-async function answer(ctx: ProxyContext, job: Job): Promise<Response> {
+/** A fresh copy from storage (the isolate's hot entries, else the state store), and the entry seen. */
+async function fromStorage(ctx: ProxyContext, job: Job): Promise<{ hit: Response | null; stored: StoredEntry | null }> {
   const hot = hotEntry(job.indexKey);
   if (hot) {
     const hit = await serve(ctx, job, hot);
-    if (hit) return hit;
+    if (hit) return { hit, stored: null };
     forgetEntry(job.indexKey);
   }
   const stored = await readStored(ctx, job);
   if (stored && isFresh(stored.entry)) {
     const hit = await serve(ctx, job, stored.entry);
-    if (hit) {
-      keepEntry(job.indexKey, stored.entry);
-      return hit;
-    }
+    if (hit) keepEntry(job.indexKey, stored.entry);
+    if (hit) return { hit, stored };
   }
-  // A rewritten document's length is only known once it is rewritten: HEAD fills it like GET.
-  if (job.request.method === "HEAD" && !stored && !job.rewrite) return headUpstream(ctx, job);
-  return miss(ctx, job, stored);
+  return { hit: null, stored };
 }
 
 /**
@@ -108,7 +116,7 @@ async function answer(ctx: ProxyContext, job: Job): Promise<Response> {
 async function miss(ctx: ProxyContext, job: Job, seen: StoredEntry | null): Promise<Response> {
   const arrived = Date.now();
   for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
-    const led = await lead(ctx, job);
+    const led = joinRunning(ctx, job) ?? (await lead(ctx, job));
     if (led) return led;
     await sleep(delay);
     const now = await readStored(ctx, job);
@@ -244,14 +252,17 @@ async function store(ctx: ProxyContext, job: Job, lease: Lease, current: StoredE
     stallMs: job.remote.upstream_timeout * 1000,
     deadline: Date.now() + job.remote.fill_timeout * 1000,
     signal: lease.signal,
+    joinable: insideCoordinator(ctx.env),
     resume: async (offset, length): Promise<ReadableStream<Uint8Array> | null> => {
       const key = await stored;
       return key ? ((await ctx.stores.blobs.get(key, { offset, length: length ?? (await fill.done).size - offset }))?.body ?? null) : null;
     },
     tracker: { started: (key, id) => ctx.stores.meta.uploadStarted(key, id), ended: (key) => ctx.stores.meta.uploadEnded(key) },
   });
-  const answer = answerWhenChecked(job, source.representation) ? checkedResponse(job, source.representation, fill) : null;
-  if (!answer) respond(missResponse(job, source.representation, fill));
+  const checked = answerWhenChecked(job, source.representation);
+  if (insideCoordinator(ctx.env)) runningFills.add(job.indexKey, { fill, representation: source.representation, checked });
+  const answer = checked ? checkedResponse(job, source.representation, fill.tap(undefined, CHECK_BEFORE_ANSWER_BYTES), fill) : null;
+  if (!answer) respond(missResponse(job, source.representation, fill.tap.bind(fill)));
   const committed = await fill.done.then(
     (blob: StoredBlob) => commit(ctx, job, lease, current, source, blob),
     (error: Error) => void ctx.observer.fetchFailed({ ...job.event, reason: error.message }),
@@ -268,9 +279,25 @@ function answerWhenChecked(job: Job, representation: Representation): boolean {
   return job.request.method === "HEAD" || (job.verify !== undefined && size !== null && size <= CHECK_BEFORE_ANSWER_BYTES);
 }
 
+/**
+ * A request that arrives while the key is being filled in this coordinator reads the bytes as
+ * they land, from the first (null when the fill is past its join window: it waits for the commit).
+ */
+function joinRunning(ctx: ProxyContext, job: Job): Response | Promise<Response> | null {
+  if (!insideCoordinator(ctx.env)) return null;
+  const running = runningFills.get(job.indexKey);
+  if (!running) return null;
+  if (running.checked) {
+    const body = running.fill.join();
+    return body && checkedResponse(job, running.representation, body, running.fill);
+  }
+  if (!running.fill.joinable) return null;
+  // missResponse taps at once, synchronously: the fill is still joinable then.
+  return missResponse(job, running.representation, (range) => running.fill.join(range)!);
+}
+
 /** The whole (small) body waits in its tap until the copy is checked; then it is the answer, or the failure is. */
-async function checkedResponse(job: Job, representation: Representation, fill: Fill): Promise<Response> {
-  const body = fill.tap(undefined, CHECK_BEFORE_ANSWER_BYTES);
+async function checkedResponse(job: Job, representation: Representation, body: ReadableStream<Uint8Array>, fill: Fill): Promise<Response> {
   try {
     const blob = await fill.done;
     const headers = representationHeaders({ ...representation, size: blob.size, sha256: blob.sha256 }, { source: "remote", disposition: job.dispositionHeader, extra: job.responseHeaders });
@@ -300,17 +327,20 @@ async function bodyToStore(job: Job, fetched: Fetched): Promise<Source | Error> 
   }
 }
 
-/** The leader's client gets the bytes as they arrive (a Range of them, when the length is known and nothing is to be verified). */
-function missResponse(job: Job, representation: Representation, fill: Fill): Response {
+/** The bytes of a fill as they arrive, all of them or one range. */
+type Tap = (range?: { offset: number; length: number }) => ReadableStream<Uint8Array>;
+
+/** A client of a fill gets the bytes as they arrive (a Range of them, when the length is known and nothing is to be verified). */
+function missResponse(job: Job, representation: Representation, tap: Tap): Response {
   const headers = representationHeaders(representation, { source: "remote", disposition: job.dispositionHeader, extra: job.responseHeaders });
   const { size } = representation;
   const range = size !== null && !job.verify ? parseRange(job.request.headers.get("range"), size) : null;
   if (range && range !== "unsatisfiable") {
     headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${size}`);
     headers.set("content-length", String(range.length));
-    return new Response(withLength(fill.tap(range), range.length), { status: 206, headers });
+    return new Response(withLength(tap(range), range.length), { status: 206, headers });
   }
-  const body = fill.tap();
+  const body = tap();
   return new Response(size === null ? body : withLength(body, size), { status: 200, headers });
 }
 

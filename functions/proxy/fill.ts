@@ -1,7 +1,7 @@
 import type { BlobStore } from "../../infra/blob/types.ts";
 import type { Digest } from "../../providers/types.ts";
 import { BlobUpload, type StoredBlob, type UploadTracker } from "../storage/blob-upload.ts";
-import { ClientTap, type Resume } from "./client-tap.ts";
+import { CLIENT_BUFFER_BYTES, ClientTap, type Resume } from "./client-tap.ts";
 
 /** The copy could not be completed; nothing of it is kept. */
 export class FillFailed extends Error {
@@ -29,7 +29,15 @@ export interface FillOptions {
   /** Where a client that fell behind reads the rest, once the copy is stored. */
   resume: Resume;
   tracker?: UploadTracker;
+  /**
+   * Keep the first bytes (up to JOIN_WINDOW_BYTES) so requests arriving a moment later can join
+   * from the start (join()). Only where requests can share a stream (a Durable Object).
+   */
+  joinable?: boolean;
 }
+
+/** How much of the start of a body a joinable fill keeps for late joiners. */
+export const JOIN_WINDOW_BYTES = 8 * 1024 * 1024;
 
 /**
  * Copies one upstream body into the blob store at the upstream's pace, hashing as it goes, and
@@ -44,10 +52,15 @@ export class Fill {
   readonly #options: FillOptions;
   readonly #upload: BlobUpload;
   #delivered = 0;
+  /** The body's first chunks while they fit the join window; null once it is exceeded (or not joinable). */
+  #head: Uint8Array[] | null;
+  /** Undefined while running; null once complete and checked; the failure otherwise. */
+  #outcome: FillFailed | null | undefined = undefined;
 
   constructor(blobs: BlobStore, body: ReadableStream<Uint8Array>, options: FillOptions) {
     this.#options = options;
     this.#upload = new BlobUpload(blobs, options.key, { size: options.size, alsoHash: options.verify?.algorithm, bestEffort: true, tracker: options.tracker });
+    this.#head = options.joinable ? [] : null;
     this.done = this.#run(blobs, body);
     this.done.catch(() => {}); // observed by the caller; never an unhandled rejection
   }
@@ -59,6 +72,29 @@ export class Fill {
   tap(range?: { offset: number; length: number }, limit?: number): ReadableStream<Uint8Array> {
     const tap = new ClientTap({ range, resume: this.#options.resume, limit });
     this.#taps.push(tap);
+    return tap.readable;
+  }
+
+  /** Whether join() can still give a request the body from its first byte. */
+  get joinable(): boolean {
+    return this.#head !== null;
+  }
+
+  /**
+   * A tap for a request that arrives while the copy runs: it gets the body from its first byte
+   * (the kept head, then live), or null when the head is no longer kept (it waits for the commit).
+   */
+  join(range?: { offset: number; length: number }): ReadableStream<Uint8Array> | null {
+    if (!this.#head) return null;
+    const kept = this.#head.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+    const tap = new ClientTap({ range, resume: this.#options.resume, limit: kept + CLIENT_BUFFER_BYTES });
+    let at = 0;
+    for (const chunk of this.#head) {
+      tap.push(chunk, at);
+      at += chunk.byteLength;
+    }
+    if (this.#outcome !== undefined) tap.settle(this.#outcome);
+    else this.#taps.push(tap);
     return tap.readable;
   }
 
@@ -82,11 +118,14 @@ export class Fill {
         throw new FillFailed("DIGEST_MISMATCH", mismatch);
       }
       if (held) this.#deliver(held);
+      this.#outcome = null;
       for (const tap of this.#taps) tap.settle();
       return blob;
     } catch (error) {
       const failure = asFillFailure(error);
       await Promise.allSettled([this.#upload.abort(failure), reader.cancel(failure)]);
+      this.#outcome = failure;
+      this.#head = null;
       for (const tap of this.#taps) tap.settle(failure);
       throw failure;
     }
@@ -95,6 +134,8 @@ export class Fill {
   #deliver(chunk: Uint8Array): void {
     for (const tap of this.#taps) tap.push(chunk, this.#delivered);
     this.#delivered += chunk.byteLength;
+    if (this.#head && this.#delivered <= JOIN_WINDOW_BYTES) this.#head.push(chunk);
+    else this.#head = null;
   }
 
   /** One read, failed when the upstream stalls, the deadline passes or the lease is lost. */

@@ -66,6 +66,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             compatibilityDate: "2026-11-01",
             compatibilityFlags: ["nodejs_compat"],
             r2Buckets: { BLOBS: "artifactapi-blobs" },
+            // wrangler.toml's FILLS: concurrent misses of a key meet in one Durable Object.
+            durableObjects: { FILLS: "FillCoordinator" },
             bindings: prepared.bindings,
             ...guard.worker,
           },
