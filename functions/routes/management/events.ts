@@ -34,9 +34,10 @@ eventsRoutes.get("/", async (c) => {
 
 /**
  * The event log as an SSE stream, resuming after `afterId` and ending after `timeoutSeconds`
- * (the API's /events and the web UI's live events page).
+ * (the API's /events and the web UI's live events page). `named`: each event under its type's
+ * name (`event: fetch.finished`); else all as plain messages, which one EventSource listener gets.
  */
-export function eventStream(c: Context<AppEnv>, afterId: number, timeoutSeconds: number): Response {
+export function eventStream(c: Context<AppEnv>, afterId: number, timeoutSeconds: number, named = true): Response {
   const { meta } = c.var.stores;
   let lastId = afterId;
   const deadline = Date.now() + timeoutSeconds * 1000;
@@ -62,7 +63,7 @@ export function eventStream(c: Context<AppEnv>, afterId: number, timeoutSeconds:
         if (events.length > 0) {
           lastId = events[events.length - 1]!.id;
           lastWrite = Date.now();
-          controller.enqueue(encoder.encode(events.map(format).join("")));
+          controller.enqueue(encoder.encode(events.map((event) => format(event, named)).join("")));
           return;
         }
         if (Date.now() - lastWrite >= KEEPALIVE_MS) {
@@ -88,6 +89,6 @@ export function eventData(event: StoredEvent): Record<string, unknown> {
   return { id: event.id, at: event.at.toISOString(), type: event.type, remote: event.remote ?? null, ...event.data };
 }
 
-function format(event: StoredEvent): string {
-  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(eventData(event))}\n\n`;
+function format(event: StoredEvent, named: boolean): string {
+  return `id: ${event.id}\n${named ? `event: ${event.type}\n` : ""}data: ${JSON.stringify(eventData(event))}\n\n`;
 }
