@@ -29,7 +29,7 @@ export interface Origin {
 const TOKEN = "<read token>";
 
 /** The repository's base URL on this host: `/api/v1/{type}/{name}`, or a mapped hostname's root. */
-export function repositoryUrl(target: SetupTarget, origin: Origin): string {
+function repositoryUrl(target: SetupTarget, origin: Origin): string {
   return `${origin.origin}/api/v1/${target.type}/${target.name}`;
 }
 

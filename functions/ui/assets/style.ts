@@ -20,7 +20,8 @@ ul.grid,ul.inline{list-style:none;padding:0;margin:0}
 .grid{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr))}
 .card{border:1px solid var(--line);border-radius:.5rem;padding:.75rem 1rem;background:var(--panel)}
 .card h2,.card h3{margin-top:0}
-.figure{font-size:1.5rem;font-weight:700}
+.figure{font-size:1.5rem;font-weight:700;margin:0}
+figure{margin:0}
 .table-wrap{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}

@@ -83,7 +83,8 @@ browseRoutes.get("/", async (c) => {
 browseRoutes.get("/:name", async (c) => {
   const started = performance.now();
   const remote = c.req.param("name");
-  const parsed = browseQuery.safeParse(c.req.query());
+  // An empty field of the search form means "not given".
+  const parsed = browseQuery.safeParse(Object.fromEntries(Object.entries(c.req.query()).filter(([, value]) => value !== "")));
   if (!parsed.success) return errorPage(c, 400, "The sort or order is not one this page offers.");
   const query = parsed.data;
   const descending = query.order ? query.order === "desc" : SORTS[query.sort].descending;
