@@ -111,11 +111,32 @@ export function errorPage(c: Context, status: 400 | 401 | 403 | 404 | 409, messa
   );
 }
 
-/** A table that scrolls sideways on narrow screens, reachable by keyboard. */
-export function TableWrap({ label, children }: { label: string; children?: Child }) {
+/** A column heading; numbers are right-aligned. `false` leaves a column out (one only some sessions see). */
+export type Column = string | [string, "num"] | false;
+
+/** A table with column headings that scrolls sideways on narrow screens, reachable by keyboard; the children are its rows. */
+export function DataTable({ label, columns, caption, children }: { label: string; columns: Column[]; caption?: Child; children?: Child }) {
   return (
     <div class="table-wrap" role="region" aria-label={label} tabindex={0}>
-      {children}
+      <table>
+        {caption && <caption class="muted">{caption}</caption>}
+        <thead>
+          <tr>
+            {columns
+              .filter((column) => column !== false)
+              .map((column) =>
+                typeof column === "string" ? (
+                  <th scope="col">{column}</th>
+                ) : (
+                  <th scope="col" class="num">
+                    {column[0]}
+                  </th>
+                ),
+              )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
     </div>
   );
 }

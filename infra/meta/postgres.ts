@@ -14,6 +14,7 @@ import type {
   UsageBatch,
   UsageBucket,
   UsageReport,
+  UsageTotals,
 } from "./types.ts";
 
 const ARTIFACT_COLUMNS = "path, cache_key, sha256, size, content_type, fetched_at, last_access, hits";
@@ -36,6 +37,18 @@ function toArtifactRow(row: Record<string, unknown>): ArtifactRow {
     fetchedAt: new Date(row.fetched_at as string),
     lastAccess: row.last_access === null ? null : new Date(row.last_access as string),
     hits: Number(row.hits),
+  };
+}
+
+/** The sums of a usage query (bigint sums arrive as strings). */
+function toUsageTotals(row: Record<string, string>): UsageTotals {
+  return {
+    requests: Number(row.requests),
+    hits: Number(row.hits),
+    misses: Number(row.misses),
+    errors: Number(row.errors),
+    bytesServed: Number(row.bytes_served),
+    bytesFetched: Number(row.bytes_fetched),
   };
 }
 
@@ -264,15 +277,7 @@ export class PostgresMetadataStore implements MetadataStore {
       [since.toISOString(), topLimit],
     );
     return {
-      remotes: totals.map((row) => ({
-        remote: row.remote!,
-        requests: Number(row.requests),
-        hits: Number(row.hits),
-        misses: Number(row.misses),
-        errors: Number(row.errors),
-        bytesServed: Number(row.bytes_served),
-        bytesFetched: Number(row.bytes_fetched),
-      })),
+      remotes: totals.map((row) => ({ remote: row.remote!, ...toUsageTotals(row) })),
       top: top.map((row) => ({ remote: row.remote!, path: row.path!, requests: Number(row.requests), bytesServed: Number(row.bytes_served) })),
     };
   }
@@ -293,15 +298,7 @@ export class PostgresMetadataStore implements MetadataStore {
        FROM usage_minutes WHERE minute >= date_trunc('minute', $1::timestamptz) GROUP BY 1 ORDER BY 1`,
       [since.toISOString(), bucketSeconds],
     );
-    return rows.map((row) => ({
-      bucket: new Date(row.bucket!),
-      requests: Number(row.requests),
-      hits: Number(row.hits),
-      misses: Number(row.misses),
-      errors: Number(row.errors),
-      bytesServed: Number(row.bytes_served),
-      bytesFetched: Number(row.bytes_fetched),
-    }));
+    return rows.map((row) => ({ bucket: new Date(row.bucket!), ...toUsageTotals(row) }));
   }
 
   async appendEvents(events: NewEvent[]): Promise<void> {

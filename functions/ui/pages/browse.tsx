@@ -7,8 +7,10 @@ import { contentDisposition } from "../../proxy/serve.ts";
 import { decodeCursor, encodeCursor } from "../../routes/management/cursor.ts";
 import { evictObjects } from "../../routes/management/objects.ts";
 import { bytes, count, time } from "../format.ts";
-import { CsrfField, errorPage, Layout, Notice, render, TableWrap } from "../layout.tsx";
-import { sessionOf, formField } from "../session.ts";
+import { CsrfField, errorPage, Layout, Notice, render, DataTable } from "../layout.tsx";
+import { PACKAGE_VIEW_TYPES } from "../packages.ts";
+import { getRepository } from "../repositories.ts";
+import { formField, sessionOf } from "../session.ts";
 
 const PAGE_SIZE = 50;
 const FOLDERS = 200;
@@ -48,28 +50,17 @@ browseRoutes.get("/", async (c) => {
       {totals.length === 0 ? (
         <p>Nothing is cached yet.</p>
       ) : (
-        <TableWrap label="Repositories with cached objects">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Repository</th>
-                <th scope="col" class="num">Objects</th>
-                <th scope="col" class="num">Stored</th>
-              </tr>
-            </thead>
-            <tbody>
-              {totals.map((row) => (
-                <tr>
-                  <th scope="row">
-                    <a href={browseHref(row.remote)}>{row.remote}</a>
-                  </th>
-                  <td class="num">{count(row.objects)}</td>
-                  <td class="num">{bytes(row.bytes)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable label="Repositories with cached objects" columns={["Repository", ["Objects", "num"], ["Stored", "num"]]}>
+          {totals.map((row) => (
+            <tr>
+              <th scope="row">
+                <a href={browseHref(row.remote)}>{row.remote}</a>
+              </th>
+              <td class="num">{count(row.objects)}</td>
+              <td class="num">{bytes(row.bytes)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Layout>,
   );
@@ -92,7 +83,7 @@ browseRoutes.get("/:name", async (c) => {
   if (cursor === null) return errorPage(c, 400, "That page link is not one this site made; start again from the first page.");
   const folder = query.prefix.slice(0, query.prefix.lastIndexOf("/") + 1);
   const { meta } = c.var.stores;
-  const [rows, folders] = await Promise.all([
+  const [rows, folders, repository] = await Promise.all([
     meta.browseArtifacts(remote, {
       prefix: query.prefix,
       sort: query.sort,
@@ -101,6 +92,7 @@ browseRoutes.get("/:name", async (c) => {
       limit: PAGE_SIZE + 1,
     }),
     query.prefix === folder && !cursor ? meta.artifactFolders(remote, folder, FOLDERS) : Promise.resolve([]),
+    getRepository(c.var.stores, "remotes", remote),
   ]);
   const page = rows.slice(0, PAGE_SIZE);
   const last = page[page.length - 1];
@@ -113,6 +105,11 @@ browseRoutes.get("/:name", async (c) => {
     c,
     <Layout title={`Browse ${remote}`} session={sessionOf(c)} section="browse">
       {query.evicted && <Notice>Evicted {query.evicted}: its next request fetches it from the upstream again.</Notice>}
+      {repository && PACKAGE_VIEW_TYPES.has(repository.package) && (
+        <p>
+          <a href={`/ui/browse/${encodeURIComponent(remote)}/packages`}>Packages and versions</a>
+        </p>
+      )}
       <nav aria-label="Folder">
         <ol class="breadcrumb">
           <li>
@@ -176,38 +173,25 @@ browseRoutes.get("/:name", async (c) => {
         {page.length === 0 ? (
           <p>No cached object {query.prefix ? "starts with this prefix" : "yet"}.</p>
         ) : (
-          <TableWrap label="Cached objects">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Path</th>
-                  <th scope="col" class="num">Size</th>
-                  <th scope="col" class="num">Hits</th>
-                  <th scope="col">Last access</th>
-                  {admin && <th scope="col">Evict</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {page.map((row) => (
-                  <tr>
-                    <td class="path mono">
-                      <a href={objectHref(remote, row)}>{row.path}</a>
-                    </td>
-                    <td class="num">{bytes(row.size)}</td>
-                    <td class="num">{count(row.hits)}</td>
-                    <td>{time(row.lastAccess ?? row.fetchedAt)}</td>
-                    {admin && (
-                      <td>
-                        <a href={`/ui/browse/${encodeURIComponent(remote)}/evict?path=${encodeURIComponent(row.path)}`} aria-label={`Evict ${row.path}`}>
-                          Evict…
-                        </a>
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
+          <DataTable label="Cached objects" columns={["Path", ["Size", "num"], ["Hits", "num"], "Last access", admin && "Evict"]}>
+            {page.map((row) => (
+              <tr>
+                <td class="path mono">
+                  <a href={objectHref(remote, row)}>{row.path}</a>
+                </td>
+                <td class="num">{bytes(row.size)}</td>
+                <td class="num">{count(row.hits)}</td>
+                <td>{time(row.lastAccess ?? row.fetchedAt)}</td>
+                {admin && (
+                  <td>
+                    <a href={`/ui/browse/${encodeURIComponent(remote)}/evict?path=${encodeURIComponent(row.path)}`} aria-label={`Evict ${row.path}`}>
+                      Evict…
+                    </a>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </DataTable>
         )}
         <nav class="pager" aria-label="Pages">
           {cursor && <a href={browseHref(remote, { prefix: query.prefix, sort: query.sort, order })}>First page</a>}

@@ -3,7 +3,7 @@ import { backendHealth } from "../../routes/health.ts";
 import { STATS_WINDOWS, summarize, usageStats, type StatsWindow } from "../../routes/management/stats.ts";
 import { BarChart } from "../chart.tsx";
 import { bytes, count, ratio } from "../format.ts";
-import { Layout, render, TableWrap } from "../layout.tsx";
+import { Layout, render, DataTable } from "../layout.tsx";
 import { openBreakers } from "../repositories.ts";
 import type { AppEnv } from "../../context.ts";
 import { formOf, sessionOf } from "../session.ts";
@@ -118,68 +118,41 @@ overviewRoutes.get("/", async (c) => {
         </div>
 
         <h3>Every window</h3>
-        <TableWrap label="Traffic per window">
-          <table>
-            <thead>
+        <DataTable label="Traffic per window" columns={["Window", ["Requests", "num"], ["Hit ratio", "num"], ["Served", "num"], ["Fetched", "num"], ["Saved", "num"], ["Errors", "num"]]}>
+          {windows.map((w) => {
+            const o = stats.windows[w]!.overall;
+            return (
               <tr>
-                <th scope="col">Window</th>
-                <th scope="col" class="num">Requests</th>
-                <th scope="col" class="num">Hit ratio</th>
-                <th scope="col" class="num">Served</th>
-                <th scope="col" class="num">Fetched</th>
-                <th scope="col" class="num">Saved</th>
-                <th scope="col" class="num">Errors</th>
+                <th scope="row">{WINDOW_LABELS[w]}</th>
+                <td class="num">{count(o.requests)}</td>
+                <td class="num">{ratio(o.hit_ratio)}</td>
+                <td class="num">{bytes(o.bytes_served)}</td>
+                <td class="num">{bytes(o.bytes_fetched)}</td>
+                <td class="num">{bytes(o.bytes_saved)}</td>
+                <td class="num">{count(o.errors)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {windows.map((w) => {
-                const o = stats.windows[w]!.overall;
-                return (
-                  <tr>
-                    <th scope="row">{WINDOW_LABELS[w]}</th>
-                    <td class="num">{count(o.requests)}</td>
-                    <td class="num">{ratio(o.hit_ratio)}</td>
-                    <td class="num">{bytes(o.bytes_served)}</td>
-                    <td class="num">{bytes(o.bytes_fetched)}</td>
-                    <td class="num">{bytes(o.bytes_saved)}</td>
-                    <td class="num">{count(o.errors)}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </TableWrap>
+            );
+          })}
+        </DataTable>
 
         <h3>Top artifacts</h3>
         {selected.top.length === 0 ? (
           <p class="muted">Nothing served in this window.</p>
         ) : (
-          <TableWrap label="Top artifacts">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Repository</th>
-                  <th scope="col">Path</th>
-                  <th scope="col" class="num">Requests</th>
-                  <th scope="col" class="num">Served</th>
-                </tr>
-              </thead>
-              <tbody>
-                {selected.top.map((row) => (
-                  <tr>
-                    <td>
-                      <a href={`/ui/repositories/remotes/${encodeURIComponent(row.remote)}`}>{row.remote}</a>
-                    </td>
-                    <td class="path mono">
-                      <a href={`/ui/browse/${encodeURIComponent(row.remote)}?prefix=${encodeURIComponent(row.path)}`}>{row.path}</a>
-                    </td>
-                    <td class="num">{count(row.requests)}</td>
-                    <td class="num">{bytes(row.bytes_served)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
+          <DataTable label="Top artifacts" columns={["Repository", "Path", ["Requests", "num"], ["Served", "num"]]}>
+            {selected.top.map((row) => (
+              <tr>
+                <td>
+                  <a href={`/ui/repositories/remotes/${encodeURIComponent(row.remote)}`}>{row.remote}</a>
+                </td>
+                <td class="path mono">
+                  <a href={`/ui/browse/${encodeURIComponent(row.remote)}?prefix=${encodeURIComponent(row.path)}`}>{row.path}</a>
+                </td>
+                <td class="num">{count(row.requests)}</td>
+                <td class="num">{bytes(row.bytes_served)}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
     </Layout>,

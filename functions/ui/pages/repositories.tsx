@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { usageStats } from "../../routes/management/stats.ts";
 import { bytes, count, ratio, seconds } from "../format.ts";
-import { Layout, render, TableWrap } from "../layout.tsx";
+import { Layout, render, DataTable } from "../layout.tsx";
 import { listRepositories, openBreakers, repositoryHref } from "../repositories.ts";
 import type { AppEnv } from "../../context.ts";
 import { formOf, sessionOf } from "../session.ts";
@@ -36,56 +36,36 @@ repositoriesRoutes.get("/", async (c) => {
       {repositories.length === 0 ? (
         <p>No repositories yet.</p>
       ) : (
-        <TableWrap label="Repositories">
-          <table>
-            <caption class="muted">Hit ratio over the last 24 hours. Each repository's page has its "Set me up" panel.</caption>
-            <thead>
+        <DataTable label="Repositories" columns={["Name", "Type", "Package", "Upstream or members", ["Mutable TTL", "num"], ["Immutable TTL", "num"], ["Objects", "num"], ["Stored", "num"], ["Hit ratio", "num"], "Breaker", "Set up"]} caption={'Hit ratio over the last 24 hours. Each repository\'s page has its "Set me up" panel.'}>
+          {repositories.map((repository) => {
+            const held = stored.get(repository.name);
+            const openFor = repository.kind === "remotes" ? breakers.get(repository.name) : undefined;
+            return (
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Package</th>
-                <th scope="col">Upstream or members</th>
-                <th scope="col" class="num">Mutable TTL</th>
-                <th scope="col" class="num">Immutable TTL</th>
-                <th scope="col" class="num">Objects</th>
-                <th scope="col" class="num">Stored</th>
-                <th scope="col" class="num">Hit ratio</th>
-                <th scope="col">Breaker</th>
-                <th scope="col">Set up</th>
+                <th scope="row">
+                  <a href={repositoryHref(repository)}>{repository.name}</a>
+                  {repository.description && <div class="muted">{repository.description}</div>}
+                </th>
+                <td>
+                  <span class="badge">{repository.type}</span>
+                </td>
+                <td>{repository.package}</td>
+                <td class="path">{repository.upstream ?? repository.members.join(", ")}</td>
+                <td class="num">{seconds(repository.config.mutable_ttl)}</td>
+                <td class="num">{repository.config.immutable_ttl === 0 ? "forever" : seconds(repository.config.immutable_ttl)}</td>
+                <td class="num">{held ? <a href={`/ui/browse/${encodeURIComponent(repository.name)}`}>{count(held.objects)}</a> : "0"}</td>
+                <td class="num">{bytes(held?.bytes ?? 0)}</td>
+                <td class="num">{ratio(usage[repository.name]?.hit_ratio)}</td>
+                <td>{repository.type === "remote" ? openFor ? <span class="bad">open ({openFor} s)</span> : <span class="ok">closed</span> : "–"}</td>
+                <td>
+                  <a href={`${repositoryHref(repository)}#set-me-up`} aria-label={`Set me up: ${repository.name}`}>
+                    Set me up
+                  </a>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {repositories.map((repository) => {
-                const held = stored.get(repository.name);
-                const openFor = repository.kind === "remotes" ? breakers.get(repository.name) : undefined;
-                return (
-                  <tr>
-                    <th scope="row">
-                      <a href={repositoryHref(repository)}>{repository.name}</a>
-                      {repository.description && <div class="muted">{repository.description}</div>}
-                    </th>
-                    <td>
-                      <span class="badge">{repository.type}</span>
-                    </td>
-                    <td>{repository.package}</td>
-                    <td class="path">{repository.upstream ?? repository.members.join(", ")}</td>
-                    <td class="num">{seconds(repository.config.mutable_ttl)}</td>
-                    <td class="num">{repository.config.immutable_ttl === 0 ? "forever" : seconds(repository.config.immutable_ttl)}</td>
-                    <td class="num">{held ? <a href={`/ui/browse/${encodeURIComponent(repository.name)}`}>{count(held.objects)}</a> : "0"}</td>
-                    <td class="num">{bytes(held?.bytes ?? 0)}</td>
-                    <td class="num">{ratio(usage[repository.name]?.hit_ratio)}</td>
-                    <td>{repository.type === "remote" ? openFor ? <span class="bad">open ({openFor} s)</span> : <span class="ok">closed</span> : "–"}</td>
-                    <td>
-                      <a href={`${repositoryHref(repository)}#set-me-up`} aria-label={`Set me up: ${repository.name}`}>
-                        Set me up
-                      </a>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </TableWrap>
+            );
+          })}
+        </DataTable>
       )}
     </Layout>,
   );

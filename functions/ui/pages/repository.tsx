@@ -11,7 +11,7 @@ import { probe, type ProbeReport } from "../../routes/management/probe.ts";
 import { usageStats } from "../../routes/management/stats.ts";
 import { encodePath } from "../../routes/management/stored-remote.ts";
 import { bytes, count, ratio, seconds } from "../format.ts";
-import { CsrfField, errorPage, Layout, Notice, render, TableWrap } from "../layout.tsx";
+import { CsrfField, errorPage, Layout, Notice, render, DataTable } from "../layout.tsx";
 import { getRepository, isKind, openBreakers, repositoryHref, type Repository } from "../repositories.ts";
 import type { AppEnv } from "../../context.ts";
 import { formField, formOf, sessionOf } from "../session.ts";
@@ -169,7 +169,7 @@ interface PageExtras {
 
 async function repositoryPage(c: Context<AppEnv>, repository: Repository, extras: PageExtras = {}, status: 200 | 400 = 200): Promise<Response> {
   const admin = sessionOf(c).access === "admin";
-  const [totals, stats, breakers] = await Promise.all([c.var.stores.meta.artifactTotals(), usageStats(c, ["24h"], 0), openBreakers(c.var.stores)]);
+  const [totals, stats, breakers] = await Promise.all([c.var.stores.meta.artifactTotals(repository.name), usageStats(c, ["24h"], 0), openBreakers(c.var.stores)]);
   const held = totals.find((row) => row.remote === repository.name);
   const usage = stats.windows["24h"]!.remotes[repository.name];
   const origin = clientOrigin(c.req.raw);
@@ -272,30 +272,19 @@ async function repositoryPage(c: Context<AppEnv>, repository: Repository, extras
             <button type="submit">Test</button>
           </form>
           {tested && (
-            <TableWrap label="Path test result">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Repository</th>
-                    <th scope="col">Decision</th>
-                    <th scope="col">Because</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {tested.map((row) => (
-                    <tr>
-                      <td>{row.remote}</td>
-                      <td>
-                        <strong class={row.kind === "denied" ? "bad" : undefined} data-decision={row.kind}>
-                          {row.kind}
-                        </strong>
-                      </td>
-                      <td>{row.reason}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable label="Path test result" columns={["Repository", "Decision", "Because"]}>
+              {tested.map((row) => (
+                <tr>
+                  <td>{row.remote}</td>
+                  <td>
+                    <strong class={row.kind === "denied" ? "bad" : undefined} data-decision={row.kind}>
+                      {row.kind}
+                    </strong>
+                  </td>
+                  <td>{row.reason}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </section>
       )}
@@ -423,29 +412,15 @@ function ProbeResult({ report }: { report: ProbeReport }) {
 
 function PrefetchResult({ report }: { report: PrefetchReport }) {
   return (
-    <TableWrap label="Prefetch results">
-      <table>
-        <caption>
-          {report.ok} of {report.requested} paths ok, {report.failed} failed
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Path</th>
-            <th scope="col">Result</th>
-            <th scope="col" class="num">Size</th>
-          </tr>
-        </thead>
-        <tbody>
-          {report.results.map((result) => (
-            <tr>
-              <td class="path mono">{result.path}</td>
-              <td class={result.ok ? "ok" : "bad"}>{result.ok ? (result.source === "cache" ? "already cached" : "fetched and stored") : `${result.status}: ${result.error}`}</td>
-              <td class="num">{result.size === undefined ? "–" : bytes(result.size)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableWrap>
+    <DataTable label="Prefetch results" columns={["Path", "Result", ["Size", "num"]]} caption={<>{report.ok} of {report.requested} paths ok, {report.failed} failed</>}>
+      {report.results.map((result) => (
+        <tr>
+          <td class="path mono">{result.path}</td>
+          <td class={result.ok ? "ok" : "bad"}>{result.ok ? (result.source === "cache" ? "already cached" : "fetched and stored") : `${result.status}: ${result.error}`}</td>
+          <td class="num">{result.size === undefined ? "–" : bytes(result.size)}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
