@@ -73,7 +73,7 @@ try {
   await crawl("by size, largest first", `/ui/browse/${REMOTE}?sort=size`);
   await crawl("by last access, newest first", `/ui/browse/${REMOTE}?sort=last_access`);
   await crawl("by hits, most first", `/ui/browse/${REMOTE}?sort=hits`);
-  await crawl("prefix pkg-1 (550 objects), by size", `/ui/browse/${REMOTE}?prefix=pkg-1&sort=size`);
+  await crawl("prefix pkg-1 (5,550 objects), by size", `/ui/browse/${REMOTE}?prefix=pkg-1&sort=size`);
   await crawl("folder pkg-42/-/ by path", `/ui/browse/${REMOTE}?prefix=pkg-42/-/`);
   console.log(table.render());
 
