@@ -238,7 +238,7 @@ describe("web UI in a real browser", () => {
     const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.getByRole("button", { name: "Save" }).click()]);
     expect(response.status()).toBe(400);
     const error = page.locator("#field-patterns-error");
-    expect(await error.textContent()).toMatch(/^patterns\[0\]: is not a valid regular expression/);
+    expect(await error.textContent()).toMatch(/^patterns\[0\]: is not a supported regular expression/);
     expect(await page.getByLabel("Allowed paths (patterns)").getAttribute("aria-invalid")).toBe("true");
     expect(await page.getByLabel("Allowed paths (patterns)").getAttribute("aria-describedby")).toContain("field-patterns-error");
     expect(await page.getByLabel("Allowed paths (patterns)").inputValue()).toBe("^pkg/(");

@@ -44,12 +44,18 @@ export interface ProbeReport {
   error?: { code: string; message: string };
 }
 
-/** The probe of one path (the API's /probe and the web UI's repository page); an error answer for a bad path. */
-export async function probe(c: Context<AppEnv>, remote: RemoteConfig, requestedPath: string): Promise<ProbeReport | Response> {
+/** What a remote's rules and provider decide for a path, and why, without fetching (the probe's first step, and the web UI's path tester). */
+export function classifyPath(remote: RemoteConfig, requestedPath: string): { remote: string; path: string; classification: string; reason: string } {
   const path = requestedPath.replace(/^\/+/, "");
   const decision = decide(remote, providers[remote.package]!, path);
-  const report = { remote: remote.name, path, classification: decision.kind, reason: decision.reason };
-  if (decision.kind === "denied") return { ...report, ok: false, fetched: false };
+  return { remote: remote.name, path, classification: decision.kind, reason: decision.reason };
+}
+
+/** The probe of one path (the API's /probe and the web UI's repository page); an error answer for a bad path. */
+export async function probe(c: Context<AppEnv>, remote: RemoteConfig, requestedPath: string): Promise<ProbeReport | Response> {
+  const report = classifyPath(remote, requestedPath);
+  const { path } = report;
+  if (report.classification === "denied") return { ...report, ok: false, fetched: false };
 
   const plan = planForPath(c, remote, path);
   if (plan instanceof Response) return plan;

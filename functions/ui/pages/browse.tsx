@@ -3,7 +3,7 @@ import { z } from "zod";
 import { browseValue, type ArtifactRow, type BrowseSort } from "../../../infra/meta/types.ts";
 import type { AppEnv } from "../../context.ts";
 import { indexKey, isFresh, readEntry } from "../../proxy/index-entry.ts";
-import { contentDisposition } from "../../proxy/serve.ts";
+import { contentDisposition } from "../../proxy/response-headers.ts";
 import { decodeCursor, encodeCursor } from "../../routes/management/cursor.ts";
 import { evictObjects } from "../../routes/management/objects.ts";
 import { bytes, count, time } from "../format.ts";

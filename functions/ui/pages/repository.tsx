@@ -1,15 +1,13 @@
 import { Hono, type Context } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ConfigKind } from "../../../infra/meta/types.ts";
-import { decide } from "../../../providers/access.ts";
 import { providers } from "../../../providers/index.ts";
 import { parseRemote, type FieldProblem, type RemoteConfig } from "../../config/schema.ts";
 import { clientOrigin } from "../../proxy/proxy-base.ts";
 import { deleteConfig, writeConfig } from "../../routes/management/configs.ts";
 import { prefetch, prefetchBody, type PrefetchReport } from "../../routes/management/prefetch.ts";
-import { probe, type ProbeReport } from "../../routes/management/probe.ts";
+import { classifyPath, probe, type ProbeReport } from "../../routes/management/probe.ts";
 import { usageStats } from "../../routes/management/stats.ts";
-import { encodePath } from "../../routes/management/stored-remote.ts";
 import { bytes, count, ratio, seconds } from "../format.ts";
 import { CsrfField, errorPage, Layout, Notice, render, DataTable } from "../layout.tsx";
 import { getRepository, isKind, openBreakers, repositoryHref, type Repository } from "../repositories.ts";
@@ -425,17 +423,14 @@ function PrefetchResult({ report }: { report: PrefetchReport }) {
 }
 
 /** The path tester: each remote's decision (a virtual's members, in order) for a path, without fetching. */
-async function testPathDecisions(c: Context<AppEnv>, repository: Repository, requested: string) {
-  const raw = encodePath(requested);
-  if (raw === null) return [{ remote: repository.name, kind: "denied", reason: "the path must not contain '.' or '..' segments" }];
-  const path = decodeURIComponent(raw);
+async function testPathDecisions(c: Context<AppEnv>, repository: Repository, path: string) {
   const names = repository.kind === "virtuals" ? repository.members : [repository.name];
   return Promise.all(
     names.map(async (name) => {
       const remote = await storedRemoteConfig(c, name);
       if (!remote) return { remote: name, kind: "denied", reason: "no such remote" };
-      const decision = decide(remote, providers[remote.package]!, path);
-      return { remote: name, kind: decision.kind, reason: decision.reason };
+      const decision = classifyPath(remote, path);
+      return { remote: name, kind: decision.classification, reason: decision.reason };
     }),
   );
 }
