@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { constantTimeEqual } from "../auth.ts";
-import { mac, randomNonce, signingKey } from "./keys.ts";
+import { CSRF_FIELD, csrfToken, randomNonce, signingKey } from "./keys.ts";
 import { errorPage } from "./layout.tsx";
 import type { AppEnv } from "../context.ts";
 import { cookieOptions, sessionOf, setForm } from "./session.ts";
@@ -12,10 +12,7 @@ import { cookieOptions, sessionOf, setForm } from "./session.ts";
  * A POST without the right token is refused (403) before anything else happens; SameSite=Strict
  * cookies are the second line.
  */
-export const CSRF_FIELD = "_csrf";
 const SIGN_IN_COOKIE = "artifactapi_sign_in";
-
-export const csrfToken = (key: CryptoKey, nonce: string) => mac(key, "csrf", nonce);
 
 /** The sign-in form's token, setting a fresh nonce cookie when there is none; null when the UI is locked. */
 export async function signInCsrf(c: Context): Promise<string | null> {

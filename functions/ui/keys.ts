@@ -39,3 +39,9 @@ export function fromBase64url(text: string): string {
 export function randomNonce(): string {
   return base64url(crypto.getRandomValues(new Uint8Array(18)));
 }
+
+/** The form field every writing form carries its CSRF token in (csrf.ts checks it). */
+export const CSRF_FIELD = "_csrf";
+
+/** The CSRF token tied to a nonce the browser holds in an HttpOnly cookie (the session's, or the sign-in form's). */
+export const csrfToken = (key: CryptoKey, nonce: string) => mac(key, "csrf", nonce);

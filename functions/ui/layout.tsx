@@ -4,7 +4,7 @@ import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { VERSION } from "../version.ts";
 import { SCRIPT_URL, STYLE_URL } from "./assets.ts";
-import { CSRF_FIELD } from "./csrf.ts";
+import { CSRF_FIELD } from "./keys.ts";
 import { sessionIfAny, type Session } from "./session.ts";
 
 const SECTIONS = [

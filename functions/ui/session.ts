@@ -3,8 +3,7 @@ import type { BodyData } from "hono/utils/body";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { constantTimeEqual, tokenAccess, tokenList, type Access } from "../auth.ts";
 import { clientOrigin } from "../proxy/proxy-base.ts";
-import { csrfToken } from "./csrf.ts";
-import { base64url, fromBase64url, mac, randomNonce, signingKey } from "./keys.ts";
+import { base64url, csrfToken, fromBase64url, mac, randomNonce, signingKey } from "./keys.ts";
 
 /**
  * Web UI sessions. Signing in exchanges a management token for an HttpOnly, SameSite=Strict

@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
-import { signInCsrf, requireCsrf, CSRF_FIELD } from "../csrf.ts";
+import { requireCsrf, signInCsrf } from "../csrf.ts";
+import { CSRF_FIELD } from "../keys.ts";
 import { Layout, Notice, render } from "../layout.tsx";
 import type { AppEnv } from "../../context.ts";
 import { formField, startSession } from "../session.ts";
