@@ -43,7 +43,7 @@ const objectHref = (remote: string, row: Pick<ArtifactRow, "cacheKey">) => `/ui/
 
 /** `/ui/browse`: the repositories that hold cached objects. */
 browseRoutes.get("/", async (c) => {
-  const totals = await c.var.stores.meta.artifactTotals();
+  const totals = await c.var.stores.meta.storageByRemote();
   return render(
     c,
     <Layout title="Browse" session={sessionOf(c)} section="browse">

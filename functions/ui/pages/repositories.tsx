@@ -10,13 +10,7 @@ export const repositoriesRoutes = new Hono<AppEnv>();
 
 /** `/ui/repositories`: every remote, local and virtual with what it holds and how it does. */
 repositoriesRoutes.get("/", async (c) => {
-  const [repositories, totals, stats, breakers] = await Promise.all([
-    listRepositories(c.var.stores),
-    c.var.stores.meta.artifactTotals(),
-    usageStats(c, ["24h"], 0),
-    openBreakers(c.var.stores),
-  ]);
-  const stored = new Map(totals.map((row) => [row.remote, row]));
+  const [repositories, stats, breakers] = await Promise.all([listRepositories(c.var.stores), usageStats(c, ["24h"], 0), openBreakers(c.var.stores)]);
   const usage = stats.windows["24h"]!.remotes;
   const admin = sessionOf(c).access === "admin";
 
@@ -38,7 +32,7 @@ repositoriesRoutes.get("/", async (c) => {
       ) : (
         <DataTable label="Repositories" columns={["Name", "Type", "Package", "Upstream or members", ["Mutable TTL", "num"], ["Immutable TTL", "num"], ["Objects", "num"], ["Stored", "num"], ["Hit ratio", "num"], "Breaker", "Set up"]} caption={'Hit ratio over the last 24 hours. Each repository\'s page has its "Set me up" panel.'}>
           {repositories.map((repository) => {
-            const held = stored.get(repository.name);
+            const held = stats.storage[repository.name];
             const openFor = repository.kind === "remotes" ? breakers.get(repository.name) : undefined;
             return (
               <tr>

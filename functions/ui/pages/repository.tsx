@@ -167,8 +167,8 @@ interface PageExtras {
 
 async function repositoryPage(c: Context<AppEnv>, repository: Repository, extras: PageExtras = {}, status: 200 | 400 = 200): Promise<Response> {
   const admin = sessionOf(c).access === "admin";
-  const [totals, stats, breakers] = await Promise.all([c.var.stores.meta.artifactTotals(repository.name), usageStats(c, ["24h"], 0), openBreakers(c.var.stores)]);
-  const held = totals.find((row) => row.remote === repository.name);
+  const [stats, breakers] = await Promise.all([usageStats(c, ["24h"], 0), openBreakers(c.var.stores)]);
+  const held = stats.storage[repository.name];
   const usage = stats.windows["24h"]!.remotes[repository.name];
   const origin = clientOrigin(c.req.raw);
   const snippets = setupSnippets(repository, origin);
