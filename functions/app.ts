@@ -12,6 +12,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { managementRoutes } from "./routes/management/index.ts";
 import { remoteRoutes } from "./routes/remote.ts";
 import { createStores } from "./stores.ts";
+import { uiRoutes } from "./ui/index.tsx";
 
 export const app = new Hono<AppEnv>();
 
@@ -61,6 +62,8 @@ app.use(async (c, next) => {
 
 app.route("/", healthRoutes);
 app.route("/api/v2", managementRoutes);
+app.get("/ui", (c) => c.redirect("/ui/", 301));
+app.route("/ui/", uiRoutes);
 app.route("/", remoteRoutes);
 app.route("/", dockerRoutes);
 

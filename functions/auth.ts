@@ -55,7 +55,11 @@ export function presentedToken(request: Request): string | null {
 
 export function managementAccess(env: Env, request: Request): Access | null {
   const token = presentedToken(request);
-  if (token === null) return null;
+  return token === null ? null : tokenAccess(env, token);
+}
+
+/** What a management token allows (the API's Authorization header, the web UI's sign-in form). */
+export function tokenAccess(env: Env, token: string): Access | null {
   if (matchesAny(token, tokenList(env.ADMIN_TOKEN))) return "admin";
   if (matchesAny(token, tokenList(env.READ_TOKEN))) return "read";
   return null;

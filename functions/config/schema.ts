@@ -172,19 +172,33 @@ export const remotesFileSchema = z.strictObject({
   remotes: z.record(remoteName, z.preprocess(fromLegacyKeys, remoteSchema)).default({}),
 });
 
+/** One problem tied to the remote's top-level key it concerns (what a form shows next to that field). */
+export interface FieldProblem {
+  key: string;
+  message: string;
+}
+
 export class ConfigError extends Error {
   readonly problems: string[];
-  constructor(problems: string[]) {
+  readonly fields: FieldProblem[];
+  constructor(problems: string[], fields: FieldProblem[] = []) {
     super(`invalid remotes config:\n  - ${problems.join("\n  - ")}`);
     this.problems = problems;
+    this.fields = fields;
   }
 }
 
 /** Validates a whole remotes document; throws ConfigError naming each remote, key and problem. */
 export function parseRemotes(document: unknown): RemoteConfig[] {
   const parsed = remotesFileSchema.safeParse(document);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue));
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue), parsed.error.issues.flatMap(fieldProblem));
   return Object.entries(parsed.data.remotes).map(([name, remote]) => ({ name, ...remote }));
+}
+
+function fieldProblem(issue: z.core.$ZodIssue): FieldProblem[] {
+  const [top, , ...keyPath] = issue.path.map(String);
+  if (top !== "remotes" || keyPath.length === 0) return [];
+  return [{ key: keyPath[0]!, message: keyPath.length > 1 ? `${formatKey(keyPath)}: ${issue.message}` : issue.message }];
 }
 
 /** Validates one stored remote (from the metadata store). */

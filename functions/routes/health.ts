@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { managementAccess, mayReadRemote } from "../auth.ts";
 import type { AppEnv } from "../context.ts";
 import { currentRemotes } from "../config/cache.ts";
+import type { Stores } from "../stores.ts";
 import { NAME, VERSION } from "../version.ts";
 
 export const healthRoutes = new Hono<AppEnv>();
@@ -20,26 +21,38 @@ healthRoutes.get("/", async (c) => {
 healthRoutes.get("/health", (c) => c.json({ status: "ok" }));
 
 healthRoutes.get("/api/v2/health", async (c) => {
-  const { blobs, state, meta } = c.var.stores;
+  const { status, backends: checks } = await backendHealth(c.var.stores);
+  // Latency and error text (hosts, driver messages) are for operators: anyone else sees up/down.
+  const detailed = managementAccess(c.env, c.req.raw) !== null;
+  const backends = detailed ? checks : checks.map(({ name, status }) => ({ name, status }));
+  return c.json({ status, backends }, status === "ok" ? 200 : 503);
+});
+
+export interface BackendCheck {
+  name: string;
+  status: "up" | "down";
+  latency_ms: number;
+  error?: string;
+}
+
+/** Each backend's status and latency (the API's /api/v2/health and the web UI's overview). */
+export async function backendHealth(stores: Stores): Promise<{ status: "ok" | "degraded"; backends: BackendCheck[] }> {
+  const { blobs, state, meta } = stores;
   const checks = await Promise.all([
     timed(`blob:${blobs.kind}`, () => blobs.ping()),
     timed(`state:${state.kind}`, () => state.ping()),
     timed("metadata:postgres", () => meta.ping()),
   ]);
-  const healthy = checks.every((check) => check.status === "up");
-  // Latency and error text (hosts, driver messages) are for operators: anyone else sees up/down.
-  const detailed = managementAccess(c.env, c.req.raw) !== null;
-  const backends = detailed ? checks : checks.map(({ name, status }) => ({ name, status }));
-  return c.json({ status: healthy ? "ok" : "degraded", backends }, healthy ? 200 : 503);
-});
+  return { status: checks.every((check) => check.status === "up") ? "ok" : "degraded", backends: checks };
+}
 
-async function timed(name: string, check: () => Promise<void>) {
+async function timed(name: string, check: () => Promise<void>): Promise<BackendCheck> {
   const started = performance.now();
   try {
     await withTimeout(check(), 5_000);
-    return { name, status: "up" as const, latency_ms: Math.round((performance.now() - started) * 10) / 10 };
+    return { name, status: "up", latency_ms: Math.round((performance.now() - started) * 10) / 10 };
   } catch (error) {
-    return { name, status: "down" as const, latency_ms: Math.round(performance.now() - started), error: (error as Error).message };
+    return { name, status: "down", latency_ms: Math.round(performance.now() - started), error: (error as Error).message };
   }
 }
 

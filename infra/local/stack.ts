@@ -161,8 +161,9 @@ export async function prepareBackends(options: Pick<StackOptions, "configPath" |
       bindings.S3_REGION = choice.blobs.region;
     }
     Object.assign(bindings, referencedSecrets(remotes, options.env));
-    // Management API tokens (comma-separated lists; unset ADMIN_TOKEN leaves the API locked) and tuning.
-    for (const name of ["ADMIN_TOKEN", "READ_TOKEN", "FETCH_LEASE_SECONDS"]) if (options.env[name]) bindings[name] = options.env[name]!;
+    // Management API tokens (comma-separated lists; unset ADMIN_TOKEN leaves the API and the web UI
+    // locked), the web UI's optional session key, and tuning.
+    for (const name of ["ADMIN_TOKEN", "READ_TOKEN", "SESSION_SECRET", "FETCH_LEASE_SECONDS"]) if (options.env[name]) bindings[name] = options.env[name]!;
 
     await storeRemotes(remotes, bindings);
     const backends = [

@@ -2,6 +2,8 @@ import type { PgConnection } from "../pg/connection.ts";
 import type {
   ArtifactRecord,
   ArtifactRow,
+  BrowseOptions,
+  BrowseSort,
   ConfigKind,
   EvictionTarget,
   MetadataStore,
@@ -10,8 +12,57 @@ import type {
   StoredEvent,
   StoredRemote,
   UsageBatch,
+  UsageBucket,
   UsageReport,
+  UsageTotals,
 } from "./types.ts";
+
+const ARTIFACT_COLUMNS = "path, cache_key, sha256, size, content_type, fetched_at, last_access, hits";
+
+/** The Browse sorts' key expressions (as migration 006 indexes them) and their cursor types; from this fixed map, never from input. */
+const BROWSE_KEYS: Record<BrowseSort, { expression: string; type: string } | null> = {
+  path: null,
+  size: { expression: "size", type: "bigint" },
+  hits: { expression: "hits", type: "bigint" },
+  last_access: { expression: "coalesce(last_access, fetched_at)", type: "timestamptz" },
+};
+
+function toArtifactRow(row: Record<string, unknown>): ArtifactRow {
+  return {
+    path: String(row.path),
+    cacheKey: String(row.cache_key),
+    sha256: String(row.sha256),
+    size: Number(row.size),
+    contentType: String(row.content_type),
+    fetchedAt: new Date(row.fetched_at as string),
+    lastAccess: row.last_access === null ? null : new Date(row.last_access as string),
+    hits: Number(row.hits),
+  };
+}
+
+/** The sums of a usage query (bigint sums arrive as strings). */
+function toUsageTotals(row: Record<string, string>): UsageTotals {
+  return {
+    requests: Number(row.requests),
+    hits: Number(row.hits),
+    misses: Number(row.misses),
+    errors: Number(row.errors),
+    bytesServed: Number(row.bytes_served),
+    bytesFetched: Number(row.bytes_fetched),
+  };
+}
+
+/**
+ * The first string after every string that starts with `prefix`, in bytewise (UTF-8) order:
+ * the prefix with its last character incremented. Null for "" (no bound) or when the last
+ * character cannot be incremented (the starts_with filter alone then decides).
+ */
+function prefixUpperBound(prefix: string): string | null {
+  const characters = [...prefix];
+  const last = characters.pop()?.codePointAt(0);
+  if (last === undefined || last === 0x10ffff || last === 0xd7ff) return null;
+  return characters.join("") + String.fromCodePoint(last + 1);
+}
 
 /** Table names come from this fixed map, never from input. */
 const CONFIG_TABLES: Record<ConfigKind, string> = { remotes: "remotes", virtuals: "virtuals" };
@@ -75,21 +126,57 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async listArtifacts(remote: string, options: { prefix: string; after?: { path: string; cacheKey: string }; limit: number }): Promise<ArtifactRow[]> {
     const rows = await this.#pg.query<Record<string, unknown>>(
-      `SELECT path, cache_key, sha256, size, content_type, fetched_at, last_access, hits FROM artifacts
+      `SELECT ${ARTIFACT_COLUMNS} FROM artifacts
        WHERE remote = $1 AND starts_with(path, $2) AND (path, cache_key) > ($3, $4)
        ORDER BY path, cache_key LIMIT $5`,
       [remote, options.prefix, options.after?.path ?? "", options.after?.cacheKey ?? "", options.limit],
     );
-    return rows.map((row) => ({
-      path: String(row.path),
-      cacheKey: String(row.cache_key),
-      sha256: String(row.sha256),
-      size: Number(row.size),
-      contentType: String(row.content_type),
-      fetchedAt: new Date(row.fetched_at as string),
-      lastAccess: row.last_access === null ? null : new Date(row.last_access as string),
-      hits: Number(row.hits),
-    }));
+    return rows.map(toArtifactRow);
+  }
+
+  async browseArtifacts(remote: string, options: BrowseOptions): Promise<ArtifactRow[]> {
+    const params: unknown[] = [remote, options.prefix];
+    const where = ["remote = $1", "starts_with(path, $2)"];
+    const upper = prefixUpperBound(options.prefix);
+    if (options.prefix !== "") where.push(`path COLLATE "C" >= $2`);
+    if (upper !== null) where.push(`path COLLATE "C" < $${params.push(upper)}`);
+    const key = BROWSE_KEYS[options.sort];
+    const columns = [...(key ? [key.expression] : []), `path COLLATE "C"`, "cache_key"];
+    if (options.after) {
+      const values = [...(key ? [`$${params.push(options.after.value)}::${key.type}`] : []), `$${params.push(options.after.path)}`, `$${params.push(options.after.cacheKey)}`];
+      where.push(`(${columns.join(", ")}) ${options.descending ? "<" : ">"} (${values.join(", ")})`);
+    }
+    const direction = options.descending ? "DESC" : "ASC";
+    const rows = await this.#pg.query<Record<string, unknown>>(
+      `SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE ${where.join(" AND ")}
+       ORDER BY ${columns.map((column) => `${column} ${direction}`).join(", ")} LIMIT $${params.push(options.limit)}`,
+      params,
+    );
+    return rows.map(toArtifactRow);
+  }
+
+  async artifactFolders(remote: string, prefix: string, limit: number): Promise<string[]> {
+    // A loose index scan: each step finds the next path with a "/" after the prefix, then jumps
+    // past that whole folder (prefix + name + "0" is the first string after prefix + name + "/…").
+    const next = (from: string) =>
+      `SELECT split_part(substr(a.path, char_length($2) + 1), '/', 1) FROM artifacts a
+       WHERE a.remote = $1 AND a.path COLLATE "C" >= ${from} AND starts_with(a.path, $2) AND strpos(substr(a.path, char_length($2) + 1), '/') > 0
+       ORDER BY a.path COLLATE "C" LIMIT 1`;
+    const rows = await this.#pg.query<{ name: string }>(
+      `WITH RECURSIVE folders(name, depth) AS (
+         SELECT (${next("$2")}), 1
+         UNION ALL
+         SELECT (${next("$2 || f.name || '0'")}), f.depth + 1 FROM folders f WHERE f.name IS NOT NULL AND f.depth < $3
+       )
+       SELECT name FROM folders WHERE name IS NOT NULL`,
+      [remote, prefix, limit],
+    );
+    return rows.map((row) => row.name);
+  }
+
+  async getArtifact(remote: string, cacheKey: string): Promise<ArtifactRow | null> {
+    const rows = await this.#pg.query<Record<string, unknown>>(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE remote = $1 AND cache_key = $2`, [remote, cacheKey]);
+    return rows[0] ? toArtifactRow(rows[0]) : null;
   }
 
   async deleteArtifacts(remote: string, target: EvictionTarget, limit: number): Promise<{ cacheKey: string; path: string; sha256: string }[]> {
@@ -190,15 +277,7 @@ export class PostgresMetadataStore implements MetadataStore {
       [since.toISOString(), topLimit],
     );
     return {
-      remotes: totals.map((row) => ({
-        remote: row.remote!,
-        requests: Number(row.requests),
-        hits: Number(row.hits),
-        misses: Number(row.misses),
-        errors: Number(row.errors),
-        bytesServed: Number(row.bytes_served),
-        bytesFetched: Number(row.bytes_fetched),
-      })),
+      remotes: totals.map((row) => ({ remote: row.remote!, ...toUsageTotals(row) })),
       top: top.map((row) => ({ remote: row.remote!, path: row.path!, requests: Number(row.requests), bytesServed: Number(row.bytes_served) })),
     };
   }
@@ -210,6 +289,16 @@ export class PostgresMetadataStore implements MetadataStore {
       [since.toISOString()],
     );
     return new Map(rows.map((row) => [row.remote, Number(row.evicted)]));
+  }
+
+  async usageSeries(since: Date, bucketSeconds: number): Promise<UsageBucket[]> {
+    const rows = await this.#pg.query<Record<string, string>>(
+      `SELECT date_bin(make_interval(secs => $2), minute, 'epoch'::timestamptz) AS bucket, sum(requests) AS requests, sum(hits) AS hits,
+         sum(misses) AS misses, sum(errors) AS errors, sum(bytes_served) AS bytes_served, sum(bytes_fetched) AS bytes_fetched
+       FROM usage_minutes WHERE minute >= date_trunc('minute', $1::timestamptz) GROUP BY 1 ORDER BY 1`,
+      [since.toISOString(), bucketSeconds],
+    );
+    return rows.map((row) => ({ bucket: new Date(row.bucket!), ...toUsageTotals(row) }));
   }
 
   async appendEvents(events: NewEvent[]): Promise<void> {

@@ -36,6 +36,25 @@ export interface ArtifactRow extends Omit<ArtifactRecord, "remote"> {
   hits: number;
 }
 
+/** How the web UI's Browse page orders objects: by path, or by size / last access / hits with the path breaking ties. */
+export type BrowseSort = "path" | "size" | "last_access" | "hits";
+
+/** The last row of a page: its sort value (for sorts other than path), path and cache key. */
+export interface BrowseCursor {
+  value?: number | string;
+  path: string;
+  cacheKey: string;
+}
+
+export interface BrowseOptions {
+  /** Objects whose path starts with this. */
+  prefix: string;
+  sort: BrowseSort;
+  descending: boolean;
+  after?: BrowseCursor;
+  limit: number;
+}
+
 /** Which cached objects an eviction removes: one path, or every path under a prefix ("" = all). */
 export type EvictionTarget = { path: string } | { prefix: string };
 
@@ -52,6 +71,11 @@ export interface UsageTotals {
   errors: number;
   bytesServed: number;
   bytesFetched: number;
+}
+
+/** Usage of every remote summed over one time bucket (the overview's charts). */
+export interface UsageBucket extends UsageTotals {
+  bucket: Date;
 }
 
 export interface UsageReport {
@@ -80,6 +104,14 @@ export interface MetadataStore {
   deleteConfig(kind: ConfigKind, name: string): Promise<boolean>;
   /** Ordered by path; `after` is the last row of the previous page. */
   listArtifacts(remote: string, options: { prefix: string; after?: { path: string; cacheKey: string }; limit: number }): Promise<ArtifactRow[]>;
+  /**
+   * A page of objects under a prefix in the Browse page's order (keyset pagination: each sort
+   * walks one index of migration 006). The cursor value of a row is `browseValue(row, sort)`.
+   */
+  browseArtifacts(remote: string, options: BrowseOptions): Promise<ArtifactRow[]>;
+  /** The folder names right under `prefix` (a prefix ending in "/", or ""), in path order. */
+  artifactFolders(remote: string, prefix: string, limit: number): Promise<string[]>;
+  getArtifact(remote: string, cacheKey: string): Promise<ArtifactRow | null>;
   /** Deletes up to `limit` matching rows and returns them. */
   deleteArtifacts(remote: string, target: EvictionTarget, limit: number): Promise<{ cacheKey: string; path: string; sha256: string }[]>;
   /** The subset of `sha256s` that some artifact row still refers to. */
@@ -92,6 +124,8 @@ export interface MetadataStore {
   usageSince(since: Date, topLimit: number): Promise<UsageReport>;
   /** Objects each remote's retention rules evicted since then (from the event log). */
   retentionEvictionsSince(since: Date): Promise<Map<string, number>>;
+  /** All remotes' usage since `since` in buckets of `bucketSeconds`, oldest first; empty buckets are left out. */
+  usageSeries(since: Date, bucketSeconds: number): Promise<UsageBucket[]>;
   appendEvents(events: NewEvent[]): Promise<void>;
   /** Events with id > afterId, oldest first. */
   eventsAfter(afterId: number, limit: number): Promise<StoredEvent[]>;
@@ -116,4 +150,12 @@ export interface MetadataStore {
   /** Queries made so far by this instance (for the benchmark's budget check). */
   readonly queries: number;
   close(): Promise<void>;
+}
+
+/** A row's value of a Browse sort, as its cursor carries it. */
+export function browseValue(row: ArtifactRow, sort: BrowseSort): number | string | undefined {
+  if (sort === "size") return row.size;
+  if (sort === "hits") return row.hits;
+  if (sort === "last_access") return (row.lastAccess ?? row.fetchedAt).toISOString();
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { StoredEvent } from "../../../infra/meta/types.ts";
 import type { AppEnv } from "../../context.ts";
@@ -28,10 +28,19 @@ eventsRoutes.get("/", async (c) => {
   if (query instanceof Response) return query;
   const resumeHeader = c.req.header("last-event-id");
   if (resumeHeader !== undefined && !/^\d+$/.test(resumeHeader)) return jsonError(400, "BAD_EVENT_ID", "Last-Event-ID must be an event id");
-  const { meta } = c.var.stores;
-  let lastId = resumeHeader !== undefined ? Number(resumeHeader) : Math.max(0, (await meta.lastEventId()) - query.backlog);
+  const lastId = resumeHeader !== undefined ? Number(resumeHeader) : Math.max(0, (await c.var.stores.meta.lastEventId()) - query.backlog);
+  return eventStream(c, lastId, query.timeout);
+});
 
-  const deadline = Date.now() + query.timeout * 1000;
+/**
+ * The event log as an SSE stream, resuming after `afterId` and ending after `timeoutSeconds`
+ * (the API's /events and the web UI's live events page). `named`: each event under its type's
+ * name (`event: fetch.finished`); else all as plain messages, which one EventSource listener gets.
+ */
+export function eventStream(c: Context<AppEnv>, afterId: number, timeoutSeconds: number, named = true): Response {
+  const { meta } = c.var.stores;
+  let lastId = afterId;
+  const deadline = Date.now() + timeoutSeconds * 1000;
   const encoder = new TextEncoder();
   let stopped = false;
   let finished: () => void = () => {};
@@ -54,7 +63,7 @@ eventsRoutes.get("/", async (c) => {
         if (events.length > 0) {
           lastId = events[events.length - 1]!.id;
           lastWrite = Date.now();
-          controller.enqueue(encoder.encode(events.map(format).join("")));
+          controller.enqueue(encoder.encode(events.map((event) => format(event, named)).join("")));
           return;
         }
         if (Date.now() - lastWrite >= KEEPALIVE_MS) {
@@ -73,9 +82,13 @@ eventsRoutes.get("/", async (c) => {
   return new Response(stream, {
     headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" },
   });
-});
+}
 
-function format(event: StoredEvent): string {
-  const data = { id: event.id, at: event.at.toISOString(), type: event.type, remote: event.remote ?? null, ...event.data };
-  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`;
+/** An event as the stream (and the web UI) shows it: its id, time, type, remote and data in one object. */
+export function eventData(event: StoredEvent): Record<string, unknown> {
+  return { id: event.id, at: event.at.toISOString(), type: event.type, remote: event.remote ?? null, ...event.data };
+}
+
+function format(event: StoredEvent, named: boolean): string {
+  return `id: ${event.id}\n${named ? `event: ${event.type}\n` : ""}data: ${JSON.stringify(eventData(event))}\n\n`;
 }

@@ -1,10 +1,12 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import type { EvictionTarget } from "../../../infra/meta/types.ts";
 import { z } from "zod";
 import type { AppEnv } from "../../context.ts";
 import { jsonError } from "../../errors.ts";
 import { parseQuery } from "./body.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { logEvent } from "./event-log.ts";
-import { evict } from "../../storage/evict.ts";
+import { evict, type Eviction } from "../../storage/evict.ts";
 
 export const objectsRoutes = new Hono<AppEnv>();
 
@@ -20,24 +22,13 @@ export const evictObjectsQuery = z
 
 const cursorSchema = z.tuple([z.string(), z.string()]);
 
-/** Opaque to clients: the last row of a page (keyset pagination, stable under inserts). */
-const encodeCursor = (path: string, cacheKey: string) => btoa(encodeURIComponent(JSON.stringify([path, cacheKey])));
-
-function decodeCursor(cursor: string): { path: string; cacheKey: string } | null {
-  try {
-    const [path, cacheKey] = cursorSchema.parse(JSON.parse(decodeURIComponent(atob(cursor))));
-    return { path, cacheKey };
-  } catch {
-    return null;
-  }
-}
-
 objectsRoutes.get("/:name/objects", async (c) => {
   const remote = c.req.param("name");
   const query = parseQuery(c, listObjectsQuery);
   if (query instanceof Response) return query;
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-  if (after === null) return jsonError(400, "BAD_CURSOR", "the cursor is not one this API returned");
+  const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, cursorSchema);
+  if (cursor === null) return jsonError(400, "BAD_CURSOR", "the cursor is not one this API returned");
+  const after = cursor && { path: cursor[0], cacheKey: cursor[1] };
   if (!(await c.var.stores.meta.getConfig("remotes", remote))) return jsonError(404, "REMOTE_NOT_FOUND", `no remote named '${remote}'`);
   const rows = await c.var.stores.meta.listArtifacts(remote, { prefix: query.prefix, after, limit: query.limit + 1 });
   const page = rows.slice(0, query.limit);
@@ -52,7 +43,7 @@ objectsRoutes.get("/:name/objects", async (c) => {
       last_access: row.lastAccess?.toISOString() ?? null,
       hits: row.hits,
     })),
-    next_cursor: rows.length > query.limit && last ? encodeCursor(last.path, last.cacheKey) : null,
+    next_cursor: rows.length > query.limit && last ? encodeCursor([last.path, last.cacheKey]) : null,
   });
 });
 
@@ -61,8 +52,14 @@ objectsRoutes.delete("/:name/objects", async (c) => {
   const query = parseQuery(c, evictObjectsQuery);
   if (query instanceof Response) return query;
   const target = query.path !== undefined ? { path: query.path } : { prefix: query.prefix! };
-  const result = await evict(c.var.stores, remote, target);
+  const result = await evictObjects(c, remote, target);
   if ("path" in target && result.evicted === 0) return jsonError(404, "NOT_CACHED", `${remote}: '${target.path}' is not cached`);
-  logEvent(c, "eviction", remote, { ...target, evicted: result.evicted, blobs_deleted: result.blobsDeleted });
   return c.json({ remote, evicted: result.evicted, blobs_deleted: result.blobsDeleted, paths: result.paths.slice(0, 1000) });
 });
+
+/** Evicts and records the eviction as an event (the API's DELETE …/objects and the web UI's Evict button). */
+export async function evictObjects(c: Context<AppEnv>, remote: string, target: EvictionTarget): Promise<Eviction> {
+  const result = await evict(c.var.stores, remote, target);
+  if (result.evicted > 0 || "prefix" in target) logEvent(c, "eviction", remote, { ...target, evicted: result.evicted, blobs_deleted: result.blobsDeleted });
+  return result;
+}

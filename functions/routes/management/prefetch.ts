@@ -1,6 +1,7 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../context.ts";
+import type { RemoteConfig } from "../../config/schema.ts";
 import { jsonError } from "../../errors.ts";
 import { fetchThrough } from "../../proxy/fetch-through.ts";
 import { proxyContext } from "../../context.ts";
@@ -24,7 +25,7 @@ export const prefetchBody = z
   })
   .refine((body) => (body.paths === undefined) !== (body.pattern === undefined), "give exactly one of paths or pattern");
 
-interface PathResult {
+export interface PathResult {
   path: string;
   ok: boolean;
   status: number;
@@ -40,9 +41,23 @@ prefetchRoutes.post("/", async (c) => {
   if (body instanceof Response) return body;
   const remote = await storedRemote(c, body.remote);
   if (remote instanceof Response) return remote;
+  const report = await prefetch(c, remote, body.paths ? { paths: body.paths } : { pattern: body.pattern! });
+  return report instanceof Response ? report : c.json(report);
+});
+
+export interface PrefetchReport {
+  remote: string;
+  requested: number;
+  ok: number;
+  failed: number;
+  results: PathResult[];
+}
+
+/** Warms paths, or a brace pattern's paths (the API's /prefetch and the web UI's repository page); an error answer for a bad pattern. */
+export async function prefetch(c: Context<AppEnv>, remote: RemoteConfig, what: { paths: string[] } | { pattern: string }): Promise<PrefetchReport | Response> {
   let paths: string[];
   try {
-    paths = body.paths ?? expandBraces(body.pattern!, MAX_PATHS);
+    paths = "paths" in what ? what.paths : expandBraces(what.pattern, MAX_PATHS);
   } catch (error) {
     return jsonError(400, "BAD_PATTERN", (error as Error).message);
   }
@@ -68,5 +83,5 @@ prefetchRoutes.post("/", async (c) => {
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, paths.length) }, worker));
   const failed = results.filter((result) => !result.ok).length;
-  return c.json({ remote: remote.name, requested: paths.length, ok: paths.length - failed, failed, results });
-});
+  return { remote: remote.name, requested: paths.length, ok: paths.length - failed, failed, results };
+}

@@ -1,8 +1,9 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { decide } from "../../../providers/access.ts";
 import { providers } from "../../../providers/index.ts";
 import type { AppEnv } from "../../context.ts";
+import type { RemoteConfig } from "../../config/schema.ts";
 import { jsonError } from "../../errors.ts";
 import { indexKey, isFresh, readEntry } from "../../proxy/index-entry.ts";
 import { UpstreamError } from "../../proxy/upstream.ts";
@@ -22,10 +23,39 @@ probeRoutes.post("/", async (c) => {
   if (body instanceof Response) return body;
   const remote = await storedRemote(c, body.remote);
   if (remote instanceof Response) return remote;
-  const path = body.path.replace(/^\/+/, "");
+  const report = await probe(c, remote, body.path);
+  return report instanceof Response ? report : c.json(report);
+});
+
+export interface ProbeReport {
+  remote: string;
+  path: string;
+  classification: string;
+  reason: string;
+  ok: boolean;
+  fetched: boolean;
+  upstream_url?: string;
+  status?: number;
+  latency_ms?: number;
+  duration_ms?: number;
+  size?: number;
+  content_type?: string | null;
+  cached?: "no" | "fresh" | "stale";
+  error?: { code: string; message: string };
+}
+
+/** What a remote's rules and provider decide for a path, and why, without fetching (the probe's first step, and the web UI's path tester). */
+export function classifyPath(remote: RemoteConfig, requestedPath: string): { remote: string; path: string; classification: string; reason: string } {
+  const path = requestedPath.replace(/^\/+/, "");
   const decision = decide(remote, providers[remote.package]!, path);
-  const report = { remote: remote.name, path, classification: decision.kind, reason: decision.reason };
-  if (decision.kind === "denied") return c.json({ ...report, ok: false, fetched: false });
+  return { remote: remote.name, path, classification: decision.kind, reason: decision.reason };
+}
+
+/** The probe of one path (the API's /probe and the web UI's repository page); an error answer for a bad path. */
+export async function probe(c: Context<AppEnv>, remote: RemoteConfig, requestedPath: string): Promise<ProbeReport | Response> {
+  const report = classifyPath(remote, requestedPath);
+  const { path } = report;
+  if (report.classification === "denied") return { ...report, ok: false, fetched: false };
 
   const plan = planForPath(c, remote, path);
   if (plan instanceof Response) return plan;
@@ -37,7 +67,7 @@ probeRoutes.post("/", async (c) => {
     const upstream = await plan.upstream.fetch({ method: "GET" });
     const latencyMs = Math.round(performance.now() - started);
     const size = await drain(upstream.body);
-    return c.json({
+    return {
       ...report,
       ok: upstream.status === 200,
       fetched: true,
@@ -48,10 +78,10 @@ probeRoutes.post("/", async (c) => {
       size,
       content_type: upstream.headers.get("content-type"),
       cached,
-    });
+    };
   } catch (error) {
     if (!(error instanceof UpstreamError)) throw error;
-    return c.json({
+    return {
       ...report,
       ok: false,
       fetched: false,
@@ -59,6 +89,6 @@ probeRoutes.post("/", async (c) => {
       error: { code: error.code, message: error.message },
       duration_ms: Math.round(performance.now() - started),
       cached,
-    });
+    };
   }
-});
+}

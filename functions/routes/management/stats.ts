@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { UsageTotals } from "../../../infra/meta/types.ts";
 import type { AppEnv } from "../../context.ts";
@@ -18,26 +18,46 @@ export const statsQuery = z.object({
 statsRoutes.get("/", async (c) => {
   const query = parseQuery(c, statsQuery);
   if (query instanceof Response) return query;
+  const windows = query.window ? [query.window] : (Object.keys(WINDOWS) as StatsWindow[]);
+  return c.json(await usageStats(c, windows, query.top));
+});
+
+export type StatsWindow = keyof typeof WINDOWS;
+export const STATS_WINDOWS = WINDOWS;
+
+export type UsageSummary = ReturnType<typeof summarize>;
+
+export interface WindowStats {
+  overall: UsageSummary;
+  remotes: Record<string, UsageSummary & { retention_evictions: number }>;
+  top: { remote: string; path: string; requests: number; bytes_served: number }[];
+}
+
+/** The stats of each window up to this moment (the API's /stats and the web UI's pages). */
+export async function usageStats(
+  c: Context<AppEnv>,
+  windows: StatsWindow[],
+  top: number,
+): Promise<{ generated_at: string; windows: Partial<Record<StatsWindow, WindowStats>>; storage: Record<string, { objects: number; bytes: number }> }> {
   // Report up to this moment: this isolate's buffered counts are written first.
   if (c.var.observer instanceof Recorder) await c.var.observer.flushUsage();
-  const windows = query.window ? [query.window] : (Object.keys(WINDOWS) as (keyof typeof WINDOWS)[]);
   const now = Date.now();
-  const result: Record<string, unknown> = {};
+  const result: Partial<Record<StatsWindow, WindowStats>> = {};
   for (const window of windows) {
     const since = new Date(now - WINDOWS[window]);
-    const usage = await c.var.stores.meta.usageSince(since, query.top);
+    const usage = await c.var.stores.meta.usageSince(since, top);
     const evictions = await c.var.stores.meta.retentionEvictionsSince(since);
     const overall = usage.remotes.reduce((sum, row) => add(sum, row), zero());
     result[window] = {
-      overall: describe(overall),
-      remotes: Object.fromEntries(usage.remotes.map((row) => [row.remote, { ...describe(row), retention_evictions: evictions.get(row.remote) ?? 0 }])),
+      overall: summarize(overall),
+      remotes: Object.fromEntries(usage.remotes.map((row) => [row.remote, { ...summarize(row), retention_evictions: evictions.get(row.remote) ?? 0 }])),
       top: usage.top.map((row) => ({ remote: row.remote, path: row.path, requests: row.requests, bytes_served: row.bytesServed })),
     };
   }
   // What each remote keeps now (what max_size and unused_ttl bound).
   const storage = Object.fromEntries((await c.var.stores.meta.storageByRemote()).map((row) => [row.remote, { objects: row.objects, bytes: row.bytes }]));
-  return c.json({ generated_at: new Date(now).toISOString(), windows: result, storage });
-});
+  return { generated_at: new Date(now).toISOString(), windows: result, storage };
+}
 
 function zero(): UsageTotals {
   return { requests: 0, hits: 0, misses: 0, errors: 0, bytesServed: 0, bytesFetched: 0 };
@@ -54,7 +74,7 @@ function add(sum: UsageTotals, row: UsageTotals): UsageTotals {
   };
 }
 
-function describe(totals: UsageTotals) {
+export function summarize(totals: UsageTotals) {
   const answered = totals.hits + totals.misses;
   return {
     requests: totals.requests,
