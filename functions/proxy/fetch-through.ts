@@ -5,6 +5,7 @@ import type { FetchEvent } from "../observe.ts";
 import { breakerOpenFor, upstreamAnswered, upstreamFailed } from "./breaker.ts";
 import { promote, restoreFromRecord, writeIfNewer, type CommitTarget } from "./commit.ts";
 import { contentTypeFor } from "./content-type.ts";
+import { EdgeBlobCache } from "./edge-cache.ts";
 import { Fill, FillFailed } from "./fill.ts";
 import { coordinatorFor, insideCoordinator, runningFills } from "./coordination.ts";
 import { forgetEntry, hotEntry, keepEntry } from "./hot-entries.ts";
@@ -404,10 +405,11 @@ async function readStored(ctx: ProxyContext, job: Job): Promise<StoredEntry | nu
 /** Serves an entry; if its blob was just promoted away, follows the entry once more. */
 async function serve(ctx: ProxyContext, job: Job, entry: IndexEntry, source: "cache" | "remote" = "cache", stale?: string): Promise<Response | null> {
   const options = { source, disposition: job.dispositionHeader, extra: job.responseHeaders, stale: stale ? { reason: stale, fetchedAt: entry.fetchedAt } : undefined };
-  const served = await serveEntry(ctx.stores.blobs, entry, job.request, options);
+  const edge = EdgeBlobCache.from(ctx.env, ctx.stores.blobs, ctx.background);
+  const served = await serveEntry(ctx.stores.blobs, entry, job.request, options, edge);
   if (served) return served;
   const moved = await readStored(ctx, job).catch(() => null);
-  return moved && moved.entry.blobKey !== entry.blobKey ? serveEntry(ctx.stores.blobs, moved.entry, job.request, options) : null;
+  return moved && moved.entry.blobKey !== entry.blobKey ? serveEntry(ctx.stores.blobs, moved.entry, job.request, options, edge) : null;
 }
 
 async function serveStale(ctx: ProxyContext, job: Job, stored: StoredEntry | null, reason: string): Promise<Response | null> {

@@ -1,4 +1,5 @@
 import type { BlobStore } from "../../infra/blob/types.ts";
+import type { EdgeBlobCache } from "./edge-cache.ts";
 import { hotBlob, isSmallBlob, keepHot } from "./hot-blobs.ts";
 import type { IndexEntry } from "./index-entry.ts";
 import { representationHeaders, type HeaderOptions } from "./response-headers.ts";
@@ -8,7 +9,7 @@ import { representationHeaders, type HeaderOptions } from "./response-headers.ts
  * Returns null when the blob has vanished (evicted or promoted meanwhile) or the blob store
  * cannot give it, so the caller can treat the request as a miss.
  */
-export async function serveEntry(blobs: BlobStore, entry: IndexEntry, request: Request, options: HeaderOptions): Promise<Response | null> {
+export async function serveEntry(blobs: BlobStore, entry: IndexEntry, request: Request, options: HeaderOptions, edge?: EdgeBlobCache): Promise<Response | null> {
   const headers = entryHeaders(entry, options);
   if (notModified(request, entry)) return new Response(null, { status: 304, headers });
 
@@ -31,6 +32,8 @@ export async function serveEntry(blobs: BlobStore, entry: IndexEntry, request: R
       return new Response(body, { status, headers, encodeBody: "manual" });
     }
     if (request.method === "HEAD") return (await blobs.head(entry.blobKey)) ? new Response(null, { status, headers }) : null;
+    const kept = range ? null : await edge?.body(entry);
+    if (kept) return new Response(kept, { status, headers, encodeBody: "manual" });
     const blob = await blobs.get(entry.blobKey, range ?? undefined);
     return blob?.body ? new Response(blob.body, { status, headers, encodeBody: "manual" }) : null;
   } catch (error) {
