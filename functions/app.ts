@@ -8,6 +8,7 @@ import { canonicalPath, remoteForHost } from "./hostnames.ts";
 import { Recorder } from "./observe/recorder.ts";
 import { dockerRoutes } from "./routes/docker.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { requestHost } from "./proxy/proxy-base.ts";
 import { managementRoutes } from "./routes/management/index.ts";
 import { remoteRoutes } from "./routes/remote.ts";
 import { createStores } from "./stores.ts";
@@ -46,8 +47,7 @@ app.use(async (c, next) => {
 /** A hostname mapped to a remote serves it at the root: the request is answered on its canonical path. */
 app.use(async (c, next) => {
   if (redispatched.has(c.req.raw)) return next();
-  const host = c.req.header("x-forwarded-host") ?? c.req.header("host") ?? new URL(c.req.url).host;
-  const remote = remoteForHost((await currentRemotes(c.var.stores)).values(), host);
+  const remote = remoteForHost((await currentRemotes(c.var.stores)).values(), requestHost(c.req.raw, c.env));
   const url = new URL(c.req.url);
   const path = remote && canonicalPath(remote, url.pathname);
   if (!path) return next();

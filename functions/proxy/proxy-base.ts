@@ -1,22 +1,61 @@
 import type { RemoteConfig } from "../config/schema.ts";
+import type { Env } from "../env.ts";
 import { remoteForHost } from "../hostnames.ts";
 
 const HOST = /^([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d+)?$/i;
 
+/** The remote's absolute URL on the proxy, and the request headers it was built from (for `Vary`). */
+export interface ProxyBase {
+  url: string;
+  vary: string[];
+}
+
+/** `TRUST_FORWARDED=true`: the proxy sits behind a load balancer that sets X-Forwarded-Proto/Host itself. */
+export function trustsForwarded(env: Env): boolean {
+  return typeof env.TRUST_FORWARDED === "string" && /^(1|true|yes)$/i.test(env.TRUST_FORWARDED.trim());
+}
+
 /**
- * The remote's absolute URL as the client reached it: the scheme and host a TLS-terminating
- * load balancer saw (X-Forwarded-Proto / X-Forwarded-Host), so https links stay https. A host
- * mapped to the remote serves it at its root; otherwise it lives under the route prefix.
+ * The host the client asked for: the request's own (on Cloudflare, one the Worker is routed
+ * for), or X-Forwarded-Host when TRUST_FORWARDED says a load balancer in front sets it.
  */
-export function proxyBase(request: Request, remote: RemoteConfig, routePrefix: string): string {
-  const url = new URL(request.url);
-  const forwardedProto = firstValue(request.headers.get("x-forwarded-proto"))?.toLowerCase();
-  const scheme = forwardedProto === "http" || forwardedProto === "https" ? forwardedProto : url.protocol.slice(0, -1);
-  const claimedHost = firstValue(request.headers.get("x-forwarded-host")) ?? request.headers.get("host") ?? url.host;
+export function requestHost(request: Request, env: Env): string {
+  const own = new URL(request.url).host.toLowerCase();
+  if (!trustsForwarded(env)) return own;
+  const forwarded = firstValue(request.headers.get("x-forwarded-host"));
   // Anything that is not a host name would end up inside cached documents: ignore it.
-  const host = HOST.test(claimedHost) ? claimedHost.toLowerCase() : url.host;
-  const origin = `${scheme}://${host}`;
-  return remoteForHost([remote], host) ? origin : `${origin}${routePrefix}/${remote.name}`;
+  return forwarded && HOST.test(forwarded) ? forwarded.toLowerCase() : own;
+}
+
+/**
+ * The remote's absolute URL that rewritten documents point at. A host mapped to the remote
+ * serves it at its root; otherwise PUBLIC_URL when set, else the request's own scheme and host,
+ * under the route prefix. Forwarded headers count only with TRUST_FORWARDED, so the bases a
+ * document is rewritten (and cached) for are the configured ones, not whatever a client sends.
+ */
+export function proxyBase(request: Request, remote: RemoteConfig, routePrefix: string, env: Env): ProxyBase {
+  const url = new URL(request.url);
+  const trusted = trustsForwarded(env);
+  const vary = trusted ? ["X-Forwarded-Host", "X-Forwarded-Proto"] : [];
+  const publicUrl = configuredPublicUrl(env);
+  const forwardedProto = trusted ? firstValue(request.headers.get("x-forwarded-proto"))?.toLowerCase() : undefined;
+  const scheme =
+    forwardedProto === "http" || forwardedProto === "https" ? forwardedProto : publicUrl ? publicUrl.protocol.slice(0, -1) : url.protocol.slice(0, -1);
+  const host = requestHost(request, env);
+  if (remoteForHost([remote], host)) return { url: `${scheme}://${host}`, vary };
+  if (publicUrl) return { url: `${publicUrl.href.replace(/\/+$/, "")}${routePrefix}/${remote.name}`, vary };
+  return { url: `${scheme}://${host}${routePrefix}/${remote.name}`, vary };
+}
+
+/** PUBLIC_URL as a URL, or null when unset. A value that is not an http(s) URL is a configuration error. */
+function configuredPublicUrl(env: Env): URL | null {
+  const value = typeof env.PUBLIC_URL === "string" ? env.PUBLIC_URL.trim() : "";
+  if (value === "") return null;
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash || url.username) {
+    throw new Error(`PUBLIC_URL must be an http(s) URL without query or credentials (got ${JSON.stringify(value)})`);
+  }
+  return url;
 }
 
 /** Proxies append to these headers: the first value is the client-facing one. */

@@ -161,6 +161,8 @@ export async function prepareBackends(options: Pick<StackOptions, "configPath" |
     Object.assign(bindings, referencedSecrets(remotes, options.env));
     // Management API tokens (comma-separated lists; unset ADMIN_TOKEN leaves the API locked) and tuning.
     for (const name of ["ADMIN_TOKEN", "READ_TOKEN", "FETCH_LEASE_SECONDS"]) if (options.env[name]) bindings[name] = options.env[name]!;
+    // The base URL rewritten documents point at, and whether a load balancer's X-Forwarded-* count.
+    for (const name of ["PUBLIC_URL", "TRUST_FORWARDED"]) if (options.env[name]) bindings[name] = options.env[name]!;
 
     await storeRemotes(remotes, bindings);
     const backends = [

@@ -27,7 +27,7 @@ probeRoutes.post("/", async (c) => {
   const report = { remote: remote.name, path, classification: decision.kind, reason: decision.reason };
   if (decision.kind === "denied") return c.json({ ...report, ok: false, fetched: false });
 
-  const plan = planForPath(c, remote, path);
+  const plan = await planForPath(c, remote, path);
   if (plan instanceof Response) return plan;
   const entry = await readEntry(c.var.stores.state, indexKey(remote.name, plan.cacheKey));
   const cached = entry === null ? "no" : isFresh(entry) ? "fresh" : "stale";
