@@ -36,6 +36,8 @@ type State = (typeof State)[keyof typeof State];
 const Role = { Skip: 0, Key: 1, Wanted: 2 } as const;
 type Role = (typeof Role)[keyof typeof Role];
 
+const LITERAL = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)$/;
+
 function isWhitespace(code: number): boolean {
   return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 }
@@ -52,7 +54,9 @@ export class JsonRewriteStream {
   #held = "";
   #inString: Role | null = null;
   #escaped = false;
-  #literal: string | null = null;
+  /** The number, true, false or null being read, and whether the visitor wants it. */
+  #literal = "";
+  #literalWanted = false;
 
   constructor(visitor: JsonVisitor) {
     this.#visitor = visitor;
@@ -97,7 +101,8 @@ export class JsonRewriteStream {
           this.#endLiteral();
           continue;
         }
-        if (this.#literal !== null) this.#literal += s[i];
+        this.#literal += s[i];
+        if (this.#literal.length > 64) throw syntaxError(this.#literal.slice(0, 64));
         i++;
         continue;
       }
@@ -126,7 +131,7 @@ export class JsonRewriteStream {
             this.#inString = this.#visitor.start(this.#frames, "string") ? Role.Wanted : Role.Skip;
             stringStart = i;
           } else if (code === 0x2d || (code >= 0x30 && code <= 0x39) || code === 0x74 || code === 0x66 || code === 0x6e) {
-            this.#literal = this.#visitor.start(this.#frames, "literal") ? "" : null;
+            this.#literalWanted = this.#visitor.start(this.#frames, "literal");
             this.#state = State.Literal;
             continue;
           } else {
@@ -214,8 +219,9 @@ export class JsonRewriteStream {
 
   #endLiteral(): void {
     const text = this.#literal;
-    this.#literal = null;
-    if (text !== null) this.#visitor.literal?.(this.#frames, text);
+    this.#literal = "";
+    if (!LITERAL.test(text)) throw syntaxError(text);
+    if (this.#literalWanted) this.#visitor.literal?.(this.#frames, text);
     this.#afterValue();
   }
 
