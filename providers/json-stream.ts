@@ -53,7 +53,8 @@ export class JsonRewriteStream {
   /** Text not yet written out: a held key or wanted string (from its opening quote), else empty. */
   #held = "";
   #inString: Role | null = null;
-  #escaped = false;
+  /** Backslashes in a row at the end of the string text scanned so far (they may escape a quote in the next piece). */
+  #trailingBackslashes = 0;
   /** The number, true, false or null being read, and whether the visitor wants it. */
   #literal = "";
   #literalWanted = false;
@@ -195,26 +196,32 @@ export class JsonRewriteStream {
     return "";
   }
 
-  /** The index of the quote that closes the string being scanned, or -1 when it is still open at the end of `s`. */
+  /**
+   * The index of the quote that closes the string being scanned, or -1 when it is still open at
+   * the end of `s`. Only the backslashes right before a quote decide whether it is escaped, so
+   * the scan jumps from quote to quote.
+   */
   #closingQuote(s: string, from: number): number {
     let i = from;
-    if (this.#escaped) {
-      this.#escaped = false;
-      i++;
-    }
     for (;;) {
       const quote = s.indexOf('"', i);
-      const backslash = s.indexOf("\\", i);
-      if (backslash >= 0 && (quote < 0 || backslash < quote)) {
-        if (backslash + 1 >= s.length) {
-          this.#escaped = true;
-          return -1;
-        }
-        i = backslash + 2;
-        continue;
+      if (quote < 0) {
+        this.#trailingBackslashes = this.#backslashesBefore(s, s.length, from);
+        return -1;
       }
-      return quote;
+      const escaped = this.#backslashesBefore(s, quote, from) % 2 === 1;
+      this.#trailingBackslashes = 0;
+      if (!escaped) return quote;
+      i = quote + 1;
+      from = i;
     }
+  }
+
+  /** Backslashes in a row ending just before `end`, counting those carried over from earlier pieces when the run reaches `from`. */
+  #backslashesBefore(s: string, end: number, from: number): number {
+    let count = 0;
+    while (end - count > from && s.charCodeAt(end - count - 1) === 0x5c) count++;
+    return end - count === from ? count + this.#trailingBackslashes : count;
   }
 
   #endLiteral(): void {

@@ -27,9 +27,12 @@ export interface DocumentJob {
   ctx: RewriteContext;
   /** Bytes a whole-document rewrite may hold (the remote's max_document_size); streaming rewrites need no limit. */
   maxDocumentSize: number;
-  /** Stores what the document declared; awaited before the body ends. */
+  /** Stores part of what the document declared (called in batches, one at a time); all of it is stored before the body ends. */
   record: (findings: Findings) => Promise<void>;
 }
+
+/** Findings kept in memory before they are handed to `record`: a packument with 50,000 versions is not held whole. */
+const RECORD_BATCH = 1000;
 
 /**
  * Rewrites an upstream document on its way into the cache. Types with a streaming rewriter
@@ -47,13 +50,22 @@ export function rewriteDocument(upstream: Response, job: DocumentJob): Rewritten
   }
   const text = (job.rewriter.stream ? source : source.pipeThrough(byteLimit(job))).pipeThrough(new TextDecoderStream());
   const stream = job.rewriter.stream ? job.rewriter.stream(job.ctx) : wholeDocument(job);
+  let recorded = Promise.resolve();
+  const recordFound = () => {
+    const batch = takeFindings([findings, stream.findings]);
+    recorded = recorded.then(() => job.record(batch));
+    recorded.catch(() => {}); // awaited in flush; failing there fails the document
+  };
   const rewritten = text.pipeThrough(
     new TransformStream<string, string>({
-      transform: (chunk, controller) => emit(controller, () => stream.write(chunk)),
+      transform: (chunk, controller) => {
+        emit(controller, () => stream.write(chunk));
+        if (stream.findings.digests.size + stream.findings.links.size >= RECORD_BATCH) recordFound();
+      },
       flush: async (controller) => {
         emit(controller, () => stream.end());
-        mergeFindings(findings, stream.findings);
-        await job.record(findings);
+        recordFound();
+        await recorded;
       },
     }),
   );
@@ -83,9 +95,9 @@ function wholeDocument(job: DocumentJob): DocumentStream {
       return "";
     },
     end() {
-      const rewritten = job.rewriter.whole!(parts.join(""), job.ctx);
-      findings = rewritten;
-      return rewritten.body;
+      const { body, digests, links } = job.rewriter.whole!(parts.join(""), job.ctx);
+      findings = { digests, links };
+      return body;
     },
   };
 }
@@ -120,7 +132,14 @@ function rewrittenLinkHeaders(job: DocumentJob, upstreamHeaders: Headers, findin
   return headers.length > 0 ? Object.fromEntries(headers) : undefined;
 }
 
-function mergeFindings(into: Findings, from: Findings): void {
-  for (const [key, digest] of from.digests) into.digests.set(key, digest);
-  for (const [key, url] of from.links) into.links.set(key, url);
+/** Moves what the rewrite found so far out of its maps, so they start empty again. */
+function takeFindings(sources: Findings[]): Findings {
+  const taken = emptyFindings();
+  for (const source of sources) {
+    for (const [key, digest] of source.digests) taken.digests.set(key, digest);
+    for (const [key, url] of source.links) taken.links.set(key, url);
+    source.digests.clear();
+    source.links.clear();
+  }
+  return taken;
 }
