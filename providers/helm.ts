@@ -254,13 +254,13 @@ class YamlIndex {
   }
 
   #rewriteFlowSequence(value: string): string {
-    const close = findFlowEnd(value);
-    if (close < 0) throw new Error("a chart's urls flow sequence continues over several lines");
-    const items = splitFlow(value.slice(1, close)).map((item) => {
+    const sequence = parseFlowSequence(value);
+    if (!sequence) throw new Error("a chart's urls flow sequence continues over several lines");
+    const items = sequence.items.map((item) => {
       const lead = item.length - item.trimStart().length;
       return item.trim() === "" ? item : item.slice(0, lead) + this.#rewriteScalar(item.trimStart(), true);
     });
-    return `[${items.join(",")}]${value.slice(close + 1)}`;
+    return `[${items.join(",")}]${value.slice(sequence.end + 1)}`;
   }
 }
 
@@ -300,38 +300,25 @@ function unquote(key: string): string {
   return key.startsWith('"') || key.startsWith("'") ? scalarValue(key) : key;
 }
 
-/** Index of the `]` that closes a one-line flow sequence starting at 0, or -1. */
-function findFlowEnd(value: string): number {
+/** The items of a flow sequence that closes on this line (`[a, "b"]…`) and where its `]` is, or null. */
+function parseFlowSequence(value: string): { items: string[]; end: number } | null {
+  const items: string[] = [];
   let quote: string | null = null;
+  let start = 1;
   for (let i = 1; i < value.length; i++) {
     const char = value[i];
     if (quote) {
       if (char === "\\" && quote === '"') i++;
       else if (char === quote) quote = null;
     } else if (char === '"' || char === "'") quote = char;
-    else if (char === "[" || char === "{") return -1;
-    else if (char === "]") return i;
-  }
-  return -1;
-}
-
-function splitFlow(inside: string): string[] {
-  const items: string[] = [];
-  let quote: string | null = null;
-  let start = 0;
-  for (let i = 0; i < inside.length; i++) {
-    const char = inside[i];
-    if (quote) {
-      if (char === "\\" && quote === '"') i++;
-      else if (char === quote) quote = null;
-    } else if (char === '"' || char === "'") quote = char;
-    else if (char === ",") {
-      items.push(inside.slice(start, i));
+    else if (char === "[" || char === "{") return null;
+    else if (char === "," || char === "]") {
+      items.push(value.slice(start, i));
       start = i + 1;
+      if (char === "]") return { items, end: i };
     }
   }
-  items.push(inside.slice(start));
-  return items;
+  return null;
 }
 
 export const helm: Provider = {

@@ -113,12 +113,17 @@ export class JsonRewriteStream {
       }
       switch (this.#state) {
         case State.ValueOrEnd:
-          if (code === 0x5d) {
+        case State.KeyOrEnd: {
+          // Just inside `[` or `{`: the container ends at once, or its first value or key starts here.
+          const array = this.#state === State.ValueOrEnd;
+          if (code === (array ? 0x5d : 0x7d)) {
             this.#close();
             i++;
-            continue;
+          } else {
+            this.#state = array ? State.Value : State.Key;
           }
-        // fallthrough: the array's first value
+          continue;
+        }
         case State.Value:
           if (code === 0x7b) {
             this.#visitor.start(this.#frames, "object");
@@ -140,13 +145,6 @@ export class JsonRewriteStream {
           }
           i++;
           continue;
-        case State.KeyOrEnd:
-          if (code === 0x7d) {
-            this.#close();
-            i++;
-            continue;
-          }
-        // fallthrough: the object's first key
         case State.Key:
           if (code !== 0x22) throw syntaxError(s[i]!);
           this.#inString = Role.Key;
