@@ -37,7 +37,8 @@ const RECORD_BATCH = 1000;
 /**
  * Rewrites an upstream document on its way into the cache. Types with a streaming rewriter
  * (npm, PyPI, Helm) keep only the token being read in memory; the others are read whole, up to
- * max_document_size, and refused above it.
+ * max_document_size, and refused above it: at once (thrown) when Content-Length says so, else
+ * as the body errors.
  */
 export function rewriteDocument(upstream: Response, job: DocumentJob): RewrittenBody {
   const findings = emptyFindings();
@@ -46,7 +47,7 @@ export function rewriteDocument(upstream: Response, job: DocumentJob): Rewritten
   const source = upstream.body ?? new Blob([]).stream();
   if (!job.rewriter.stream && declared > job.maxDocumentSize) {
     void source.cancel();
-    return { body: erroring(tooLarge(job)), headers };
+    throw tooLarge(job);
   }
   const text = (job.rewriter.stream ? source : source.pipeThrough(byteLimit(job))).pipeThrough(new TextDecoderStream());
   const stream = job.rewriter.stream ? job.rewriter.stream(job.ctx) : wholeDocument(job);
@@ -63,23 +64,27 @@ export function rewriteDocument(upstream: Response, job: DocumentJob): Rewritten
         if (stream.findings.digests.size + stream.findings.links.size >= RECORD_BATCH) recordFound();
       },
       flush: async (controller) => {
-        emit(controller, () => stream.end());
+        // The last bytes go out only once every link in the document is recorded.
+        let tail = "";
+        emit(controller, () => (tail = stream.end()), false);
         recordFound();
         await recorded;
+        if (tail !== "") controller.enqueue(tail);
       },
     }),
   );
   return { body: rewritten.pipeThrough(new TextEncoderStream()), headers };
 }
 
-function emit(controller: TransformStreamDefaultController<string>, produce: () => string): void {
+/** Runs a piece of the rewrite, refusing the document if it throws; `enqueue: false` leaves the text to the caller. */
+function emit(controller: TransformStreamDefaultController<string>, produce: () => string, enqueue = true): void {
   let text: string;
   try {
     text = produce();
   } catch (error) {
     throw error instanceof DocumentRefused ? error : new DocumentRefused("UPSTREAM_BAD_DOCUMENT", `the upstream document could not be rewritten (${(error as Error).message})`);
   }
-  if (text !== "") controller.enqueue(text);
+  if (enqueue && text !== "") controller.enqueue(text);
 }
 
 /** A whole-document rewriter in the streaming shape: it holds the text until the end. */
@@ -118,10 +123,6 @@ function tooLarge(job: DocumentJob): DocumentRefused {
     "DOCUMENT_TOO_LARGE",
     `the upstream document is larger than max_document_size (${job.maxDocumentSize} bytes); raise the remote's max_document_size to serve it`,
   );
-}
-
-function erroring(error: Error): ReadableStream<Uint8Array> {
-  return new ReadableStream({ start: (controller) => controller.error(error) });
 }
 
 function rewrittenLinkHeaders(job: DocumentJob, upstreamHeaders: Headers, findings: Findings): Record<string, string> | undefined {
