@@ -39,6 +39,25 @@ export async function proxyOnWrangler(cleanup: Cleanup, options: ProxyOptions): 
   return { url: await wranglerDev(cleanup, root, [], join(options.dataDir, "wrangler-state"), vars), workerdPid: null };
 }
 
+/** A bundled Worker (buildWorker's output: the directory and its main module's name) alone in one workerd. */
+export async function scriptOnMiniflare(cleanup: Cleanup, bundleDir: string, main: string): Promise<Running> {
+  const before = await workerdChildren();
+  const worker = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      modules: true,
+      scriptPath: join(bundleDir, main),
+      modulesRoot: bundleDir,
+      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityFlags: ["nodejs_compat"],
+    }),
+  );
+  cleanup.defer("worker (miniflare)", () => worker.dispose());
+  const url = (await worker.ready).toString().replace(/\/$/, "");
+  return { url, workerdPid: await newWorkerd(before) };
+}
+
 export async function emptyOnMiniflare(cleanup: Cleanup): Promise<Running> {
   const before = await workerdChildren();
   const worker = new Miniflare(

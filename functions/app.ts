@@ -9,6 +9,7 @@ import { insideCoordinator } from "./proxy/coordination.ts";
 import { Recorder } from "./observe/recorder.ts";
 import { dockerRoutes } from "./routes/docker.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { requestHost } from "./proxy/proxy-base.ts";
 import { managementRoutes } from "./routes/management/index.ts";
 import { remoteRoutes } from "./routes/remote.ts";
 import { createStores } from "./stores.ts";
@@ -49,8 +50,7 @@ app.use(async (c, next) => {
 app.use(async (c, next) => {
   // A fill coordinator gets requests already on their canonical path.
   if (redispatched.has(c.req.raw) || insideCoordinator(c.env)) return next();
-  const host = c.req.header("x-forwarded-host") ?? c.req.header("host") ?? new URL(c.req.url).host;
-  const remote = remoteForHost((await currentRemotes(c.var.stores)).values(), host);
+  const remote = remoteForHost((await currentRemotes(c.var.stores)).values(), requestHost(c.req.raw, c.env));
   const url = new URL(c.req.url);
   const path = remote && canonicalPath(remote, url.pathname);
   if (!path) return next();

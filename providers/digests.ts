@@ -1,13 +1,14 @@
 import type { Digest, DigestAlgorithm } from "./types.ts";
 
 const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha1: 40, sha256: 64, sha384: 96, sha512: 128 };
+const HEX = Object.fromEntries(Object.entries(HEX_LENGTH).map(([name, length]) => [name, new RegExp(`^[0-9a-f]{${length}}$`, "i")])) as Record<DigestAlgorithm, RegExp>;
 const STRENGTH: DigestAlgorithm[] = ["sha1", "sha256", "sha384", "sha512"];
 
 /** A hex digest as an index declares it, or null for algorithms we cannot verify (md5) or bad values. */
 export function hexDigest(algorithm: string, hex: string): Digest | null {
   const name = algorithm.toLowerCase() as DigestAlgorithm;
-  const length = HEX_LENGTH[name];
-  if (length === undefined || !new RegExp(`^[0-9a-f]{${length}}$`, "i").test(hex)) return null;
+  const pattern = Object.hasOwn(HEX, name) ? HEX[name] : undefined;
+  if (pattern === undefined || !pattern.test(hex)) return null;
   return { algorithm: name, hex: hex.toLowerCase() };
 }
 

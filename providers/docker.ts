@@ -111,4 +111,6 @@ export const docker: Provider = {
   },
   // Upstream requests always carry MANIFEST_ACCEPT, so the client's Accept does not vary the body.
   cacheKey: (path) => path,
+  // Tag lists page with `n` and `last`; manifests and blobs take no query.
+  queryParams: (path) => (/\/tags\/list$/.test(path) ? ["n", "last"] : []),
 };

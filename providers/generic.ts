@@ -5,4 +5,6 @@ export const generic: Provider = {
   type: "generic",
   classify: () => ({ kind: "immutable", reason: "generic remotes treat every file as immutable" }),
   cacheKey: (path) => path,
+  // A plain file server may answer a different file per query (S3 `versionId`): all of it is kept.
+  queryParams: () => "all",
 };

@@ -1,7 +1,8 @@
 import { prefers } from "./accept.ts";
 import { hexDigest, sriDigest } from "./digests.ts";
-import { FOREIGN_PREFIX, isForeignFilePath, proxyHref } from "./links.ts";
-import type { Classification, Digest, Provider, RewriteContext, Rewritten } from "./types.ts";
+import { JsonRewriteStream, type JsonFrame } from "./json-stream.ts";
+import { emptyFindings, FOREIGN_PREFIX, isForeignFilePath, proxyHref, recordLink, type ResolvedLink } from "./links.ts";
+import type { Classification, Digest, DocumentStream, Provider, RewriteContext } from "./types.ts";
 
 /** npm registry API, read side only. Publishing and account calls are denied. */
 
@@ -70,54 +71,76 @@ export function npmCacheKey(path: string, accept: string | null): string {
   const pkg = parsePackagePath(path);
   if (!pkg) return path;
   const key = [pkg.name, ...pkg.rest].join("/");
-  const packument = pkg.rest.length === 0;
   // The abbreviated packument is a different body for the same URL.
-  return packument && prefers(accept, [ABBREVIATED], FULL) ? `${key}#install-v1` : key;
+  return isPackument(pkg) && wantsAbbreviated(accept) ? `${key}#install-v1` : key;
 }
 
-interface Dist {
-  tarball?: unknown;
-  integrity?: unknown;
-  shasum?: unknown;
-}
+const isPackument = (pkg: PackagePath) => pkg.rest.length === 0;
+const wantsAbbreviated = (accept: string | null) => prefers(accept, [ABBREVIATED], FULL);
 
-interface VersionDocument {
-  dist?: Dist;
+/** What the upstream is asked for each packument form (npm's own header for the abbreviated one). */
+const ABBREVIATED_ACCEPT = `${ABBREVIATED}; q=1.0, application/json; q=0.8, */*`;
+const FULL_ACCEPT = "application/json";
+
+function npmUpstreamAccept(path: string, accept: string | null): string | undefined {
+  const pkg = parsePackagePath(path);
+  if (!pkg || pkg.rest[0] === "-") return undefined;
+  return isPackument(pkg) && wantsAbbreviated(accept) ? ABBREVIATED_ACCEPT : FULL_ACCEPT;
 }
 
 /**
- * Points every `dist.tarball` of a packument (or of a single version document) at the proxy.
- * `integrity` and `shasum` are left untouched; they become the digests the caller verifies.
+ * Points every `dist.tarball` of a packument (or of a single version document) at the proxy,
+ * in pieces. `integrity` and `shasum` are left untouched; they become the digests the caller
+ * verifies, collected as each `dist` object ends.
  */
-export function rewriteNpmDocument(body: string, ctx: RewriteContext): Rewritten {
-  const digests = new Map<string, Digest>();
-  const document = JSON.parse(body) as VersionDocument & { versions?: Record<string, VersionDocument> };
-  const versions = typeof document.versions === "object" && document.versions !== null ? Object.values(document.versions) : [];
-  for (const version of [document, ...versions]) {
-    const dist = version?.dist;
-    if (typeof dist?.tarball !== "string") continue;
-    // npm needs absolute tarball URLs.
-    const link = proxyHref(dist.tarball, ctx, { absolute: true });
-    if (link.path === null) continue;
-    dist.tarball = link.href;
-    const digest =
-      (typeof dist.integrity === "string" ? sriDigest(dist.integrity) : null) ??
-      (typeof dist.shasum === "string" ? hexDigest("sha1", dist.shasum) : null);
-    if (digest) digests.set(link.path, digest);
-  }
-  return { body: JSON.stringify(document), digests };
+export function npmDocumentStream(ctx: RewriteContext): DocumentStream {
+  const findings = emptyFindings();
+  let dist: { link: ResolvedLink | null; integrity: Digest | null; shasum: Digest | null } = { link: null, integrity: null, shasum: null };
+  /** `dist` of the document itself (depth 1) or of `versions.<v>` (depth 3). */
+  const distDepth = (frames: readonly JsonFrame[]): number | null => {
+    if (frames.length >= 1 && frames[0]!.key === "dist") return 1;
+    if (frames.length >= 3 && frames[0]!.key === "versions" && frames[2]!.key === "dist") return 3;
+    return null;
+  };
+  const scanner = new JsonRewriteStream({
+    start(frames, kind) {
+      const depth = distDepth(frames);
+      if (kind !== "string" || depth === null || frames.length !== depth + 1) return false;
+      const field = frames[depth]!.key;
+      return field === "tarball" || field === "integrity" || field === "shasum";
+    },
+    string(frames, value) {
+      const field = frames.at(-1)!.key;
+      if (field === "integrity") dist.integrity = sriDigest(value);
+      else if (field === "shasum") dist.shasum = hexDigest("sha1", value);
+      else {
+        // npm needs absolute tarball URLs.
+        const { href, link } = proxyHref(value, ctx, { absolute: true });
+        dist.link = link;
+        return href === value ? undefined : href;
+      }
+      return undefined;
+    },
+    close(frames) {
+      const depth = distDepth(frames);
+      if (depth === null || frames.length !== depth + 1) return;
+      if (dist.link) recordLink(findings, dist.link, dist.integrity ?? dist.shasum);
+      dist = { link: null, integrity: null, shasum: null };
+    },
+  });
+  return { findings, write: (text) => scanner.write(text), end: () => scanner.end() };
 }
 
 export const npm: Provider = {
   type: "npm",
   classify: classifyNpm,
   cacheKey: (path, variant) => npmCacheKey(path, variant.accept),
+  upstreamAccept: npmUpstreamAccept,
   rewriter: {
-    defaultFileHosts: [],
     rewrites: (path) => {
       const pkg = !path.startsWith(FOREIGN_PREFIX) && !path.startsWith("-/") ? parsePackagePath(path) : null;
       return pkg !== null && pkg.rest.length <= 1 && pkg.rest[0] !== "-";
     },
-    rewrite: rewriteNpmDocument,
+    stream: npmDocumentStream,
   },
 };

@@ -1,6 +1,6 @@
 import { hexDigest } from "./digests.ts";
-import { FOREIGN_PREFIX, isForeignFilePath, resolveLink } from "./links.ts";
-import type { Classification, Digest, Provider, RewriteContext, Rewritten } from "./types.ts";
+import { emptyFindings, FOREIGN_PREFIX, isForeignFilePath, recordLink, resolveLink, withoutTrailingSlash } from "./links.ts";
+import type { Provider, Classification, RewriteContext, Rewritten } from "./types.ts";
 
 /**
  * Puppet Forge API v3. Clients append `file_uri` and pagination links to the repository URL they
@@ -21,59 +21,54 @@ export function classifyPuppet(path: string): Classification {
   return { kind: "denied", reason: "not a Forge v3 read path" };
 }
 
-/** API lists (`v3/releases?module=…`) depend on the query: it joins the key, parameters sorted. */
-export function puppetCacheKey(path: string, query: string | null | undefined): string {
-  if (!query || !API_DOCUMENT.test(path)) return path;
-  const params = new URLSearchParams(query);
-  params.sort();
-  const sorted = params.toString();
-  return sorted ? `${path}?${sorted}` : path;
-}
 
 const PAGINATION_LINKS = ["first", "previous", "current", "next"] as const;
 
 /** Rewrites `file_uri` (collecting `file_sha256`) and pagination links anywhere in a v3 document. */
 export function rewritePuppetDocument(body: string, ctx: RewriteContext): Rewritten {
-  const digests = new Map<string, Digest>();
-  /** The link as the client will see it, and the remote path it names (null: left upstream). */
-  const rewriteLink = (value: string): { value: string; path: string | null } => {
-    // Already relative to the repository URL, which the client replaces with the proxy's.
-    if (value.startsWith("/") && !value.startsWith("//")) return { value, path: value.slice(1).replace(/[?#].*$/, "") };
-    const link = resolveLink(value, ctx);
-    return link ? { value: `/${link.path}${link.suffix}`, path: link.path } : { value, path: null };
+  const findings = emptyFindings();
+  /**
+   * The link as the client will see it. Links relative to the repository URL stay as they are:
+   * the client puts them after the proxy's URL, so they resolve inside the remote.
+   */
+  const rewriteLink = (value: string, { api = false, digest = null as ReturnType<typeof hexDigest> } = {}): string => {
+    const baseRelative = value.startsWith("/") && !value.startsWith("//");
+    const link = resolveLink(baseRelative ? `${withoutTrailingSlash(ctx.upstreamBase)}${value}` : value, ctx, { keepQuery: api });
+    if (!link) return value;
+    recordLink(findings, link, digest);
+    return baseRelative && link.upstream === null ? value : `/${link.path}${link.query}${link.fragment}`;
   };
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(visit);
     if (typeof node !== "object" || node === null) return;
     const record = node as Record<string, unknown>;
     if (typeof record.file_uri === "string") {
-      const link = rewriteLink(record.file_uri);
-      record.file_uri = link.value;
       const digest = typeof record.file_sha256 === "string" ? hexDigest("sha256", record.file_sha256) : null;
-      if (digest && link.path !== null) digests.set(link.path, digest);
+      record.file_uri = rewriteLink(record.file_uri, { digest });
     }
     const pagination = record.pagination;
     if (typeof pagination === "object" && pagination !== null) {
       const links = pagination as Record<string, unknown>;
       for (const name of PAGINATION_LINKS) {
         const value = links[name];
-        if (typeof value === "string") links[name] = rewriteLink(value).value;
+        if (typeof value === "string") links[name] = rewriteLink(value, { api: true });
       }
     }
     Object.values(record).forEach(visit);
   };
   const document: unknown = JSON.parse(body);
   visit(document);
-  return { body: JSON.stringify(document), digests };
+  return { body: JSON.stringify(document), ...findings };
 }
 
 export const puppet: Provider = {
   type: "puppet",
   classify: classifyPuppet,
-  cacheKey: (path, variant) => puppetCacheKey(path, variant.query),
+  cacheKey: (path) => path,
+  // API lists (`v3/releases?module=…&offset=20`) depend on their query; archives do not.
+  queryParams: (path) => (API_DOCUMENT.test(path) ? "all" : []),
   rewriter: {
-    defaultFileHosts: [],
     rewrites: (path) => API_DOCUMENT.test(path),
-    rewrite: rewritePuppetDocument,
+    whole: rewritePuppetDocument,
   },
 };

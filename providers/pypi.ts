@@ -1,7 +1,8 @@
 import { prefers } from "./accept.ts";
 import { hexDigest, strongest } from "./digests.ts";
-import { FOREIGN_PREFIX, isForeignFilePath, proxyHref, safeDecode } from "./links.ts";
-import type { Classification, Digest, Provider, RewriteContext, Rewritten } from "./types.ts";
+import { JsonRewriteStream, type JsonFrame } from "./json-stream.ts";
+import { companionLink, emptyFindings, FOREIGN_PREFIX, isForeignFilePath, proxyHref, recordLink, safeDecode, type ResolvedLink } from "./links.ts";
+import type { Classification, Digest, DocumentStream, Findings, Provider, RewriteContext } from "./types.ts";
 
 /**
  * PyPI simple repository API (PEP 503 HTML, PEP 691 JSON), with base_url at the index host
@@ -42,66 +43,140 @@ export function pypiCacheKey(path: string, accept: string | null): string {
   if (!page) return path;
   const normalized = page[1] ? `simple/${normalizeProjectName(safeDecode(page[1]))}/` : "simple/";
   // PEP 691: one URL, two bodies chosen by Accept.
-  return prefers(accept, JSON_TYPES, HTML_TYPES) ? `${normalized}#json` : normalized;
+  return wantsJson(accept) ? `${normalized}#json` : normalized;
 }
 
-/** Rewrites a simple index page, HTML or JSON as its Content-Type says. */
-export function rewritePypiIndex(body: string, ctx: RewriteContext): Rewritten {
-  return /json/i.test(ctx.contentType ?? "") ? rewriteJsonPage(body, ctx) : rewriteHtmlPage(body, ctx);
+const wantsJson = (accept: string | null) => prefers(accept, JSON_TYPES, HTML_TYPES);
+
+/** What the upstream is asked for each form: pip's own preference order, or HTML only. */
+const JSON_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+const HTML_ACCEPT = "application/vnd.pypi.simple.v1+html, text/html;q=0.9";
+
+/** Rewrites a simple index page, HTML or JSON as its Content-Type says, in pieces. */
+export function pypiIndexStream(ctx: RewriteContext): DocumentStream {
+  return /json/i.test(ctx.contentType ?? "") ? jsonPageStream(ctx) : htmlPageStream(ctx);
 }
 
 const ANCHOR = /<a\b[^>]*>/gi;
+/** Where an anchor tag may start but has not ended yet: `<`, `<a`, `<a …` with no `>` after it. */
+const OPEN_ANCHOR = /<(?:a(?:\W|$)|$)/gi;
 const HREF = /(\bhref\s*=\s*)("([^"]*)"|'([^']*)'|([^\s"'>]+))/i;
 const CORE_METADATA = /\bdata-(?:core|dist-info)-metadata\s*=\s*("([^"]*)"|'([^']*)'|([^\s"'>]+))/i;
+/** The longest anchor tag held while its end has not arrived. */
+const MAX_TAG = 1 << 20;
 
 /**
  * PEP 503: rewrites each anchor's href and leaves the rest of the tag byte for byte, so
  * `data-requires-python`, `data-yanked` and the core-metadata attributes stay as they are.
  * Core metadata stays advertised: `<file>.metadata` maps through the same link, so it is served.
+ * Text is written out up to the first anchor that has not ended yet.
  */
-function rewriteHtmlPage(body: string, ctx: RewriteContext): Rewritten {
-  const digests = new Map<string, Digest>();
-  const text = body.replace(ANCHOR, (tag) => {
+function htmlPageStream(ctx: RewriteContext): DocumentStream {
+  const findings = emptyFindings();
+  let pending = "";
+  const rewriteTag = (tag: string): string => {
     const href = HREF.exec(tag);
     if (!href) return tag;
     const original = decodeEntities(href[3] ?? href[4] ?? href[5] ?? "");
-    const link = proxyHref(original, ctx);
-    if (link.path === null) return tag;
-    recordFileDigests(digests, link.path, fragmentDigest(original), metadataDigest(tag));
-    if (link.href === original) return tag;
-    return tag.replace(HREF, (_all, prefix: string) => `${prefix}"${escapeAttribute(link.href)}"`);
-  });
-  return { body: text, digests };
+    const { href: proxied, link } = proxyHref(original, ctx);
+    if (link === null) return tag;
+    recordFile(findings, link, fragmentDigest(original), metadataOf(tag));
+    if (proxied === original) return tag;
+    return tag.replace(HREF, (_all, prefix: string) => `${prefix}"${escapeAttribute(proxied)}"`);
+  };
+  const rewrite = (text: string, final: boolean): string => {
+    let out = "";
+    let last = 0;
+    ANCHOR.lastIndex = 0;
+    for (let match = ANCHOR.exec(text); match; match = ANCHOR.exec(text)) {
+      out += text.slice(last, match.index) + rewriteTag(match[0]);
+      last = ANCHOR.lastIndex;
+    }
+    if (final) return out + text.slice(last);
+    // An anchor before the last `>` would have matched: only one after it can still be open.
+    OPEN_ANCHOR.lastIndex = Math.max(last, text.lastIndexOf(">") + 1);
+    const open = OPEN_ANCHOR.exec(text);
+    const hold = open ? open.index : text.length;
+    pending = text.slice(hold);
+    if (pending.length > MAX_TAG) throw new Error(`an anchor tag longer than ${MAX_TAG} characters`);
+    return out + text.slice(last, hold);
+  };
+  return {
+    findings,
+    write: (text) => rewrite(pending + text, false),
+    end: () => {
+      const rest = pending;
+      pending = "";
+      return rewrite(rest, true);
+    },
+  };
 }
 
-interface Pep691File {
-  url?: unknown;
-  hashes?: unknown;
-  "core-metadata"?: unknown;
-  "dist-info-metadata"?: unknown;
+/** A PEP 658 metadata file the page promises, with the digest it declares for it (if any). */
+interface Metadata {
+  digest: Digest | null;
 }
 
-function rewriteJsonPage(body: string, ctx: RewriteContext): Rewritten {
-  const digests = new Map<string, Digest>();
-  const page = JSON.parse(body) as { files?: Pep691File[] };
-  for (const file of Array.isArray(page.files) ? page.files : []) {
-    if (typeof file.url !== "string") continue;
-    const link = proxyHref(file.url, ctx);
-    if (link.path === null) continue;
-    file.url = link.href;
-    recordFileDigests(
-      digests,
-      link.path,
-      hashesDigest(file.hashes),
-      hashesDigest(file["core-metadata"] ?? file["dist-info-metadata"]),
-    );
+function recordFile(findings: Findings, link: ResolvedLink, file: Digest | null, metadata: Metadata | null) {
+  recordLink(findings, link, file);
+  if (metadata) recordLink(findings, companionLink(link, ".metadata"), metadata.digest);
+}
+
+/** PEP 691: rewrites each file's `url`, reading its `hashes` and `core-metadata` as they pass. */
+function jsonPageStream(ctx: RewriteContext): DocumentStream {
+  const findings = emptyFindings();
+  interface File {
+    link: ResolvedLink | null;
+    hashes: (Digest | null)[];
+    metadata: Record<"core-metadata" | "dist-info-metadata", { advertised: boolean; hashes: (Digest | null)[] }>;
   }
-  return { body: JSON.stringify(page), digests };
-}
-
-function recordFileDigests(digests: Map<string, Digest>, path: string, file: Digest | null, metadata: Digest | null) {
-  if (file) digests.set(path, file);
-  if (metadata) digests.set(`${path}.metadata`, metadata);
+  const blank = (): File => ({
+    link: null,
+    hashes: [],
+    metadata: { "core-metadata": { advertised: false, hashes: [] }, "dist-info-metadata": { advertised: false, hashes: [] } },
+  });
+  let file = blank();
+  /** `files[i].<field>` is at depth 3, `files[i].<field>.<name>` at depth 4. */
+  const inFile = (frames: readonly JsonFrame[]) => frames.length >= 3 && frames[0]!.key === "files" && frames[1]!.array;
+  const metadataField = (key: unknown) => (key === "core-metadata" || key === "dist-info-metadata" ? key : null);
+  const scanner = new JsonRewriteStream({
+    start(frames, kind) {
+      if (!inFile(frames)) return false;
+      const field = frames[2]!.key;
+      if (frames.length === 3) {
+        const metadata = metadataField(field);
+        if (metadata && kind === "object") file.metadata[metadata].advertised = true;
+        return (field === "url" && kind === "string") || (metadata !== null && kind === "literal");
+      }
+      return frames.length === 4 && kind === "string" && (field === "hashes" || metadataField(field) !== null);
+    },
+    string(frames, value) {
+      const field = frames[2]!.key;
+      if (frames.length === 3) {
+        const { href, link } = proxyHref(value, ctx);
+        file.link = link;
+        return href === value ? undefined : href;
+      }
+      const digest = hexDigest(String(frames[3]!.key), value);
+      const metadata = metadataField(field);
+      (metadata ? file.metadata[metadata].hashes : file.hashes).push(digest);
+      return undefined;
+    },
+    literal(frames, text) {
+      const metadata = metadataField(frames[2]!.key);
+      if (metadata && text === "true") file.metadata[metadata].advertised = true;
+    },
+    close(frames) {
+      if (frames.length !== 3 || !inFile(frames)) return;
+      if (file.link) {
+        const core = file.metadata["core-metadata"];
+        const chosen = core.advertised ? core : file.metadata["dist-info-metadata"];
+        recordFile(findings, file.link, strongest(file.hashes), chosen.advertised ? { digest: strongest(chosen.hashes) } : null);
+      }
+      file = blank();
+    },
+  });
+  return { findings, write: (text) => scanner.write(text), end: () => scanner.end() };
 }
 
 /** `…#sha256=<hex>` → digest. */
@@ -110,20 +185,14 @@ function fragmentDigest(href: string): Digest | null {
   return match ? hexDigest(match[1]!, match[2]!) : null;
 }
 
-/** `data-core-metadata="sha256=<hex>"` → digest; `"true"` promises the file without one. */
-function metadataDigest(tag: string): Digest | null {
+/** `data-core-metadata="sha256=<hex>"` declares a digest; `"true"` promises the file without one. */
+function metadataOf(tag: string): Metadata | null {
   const attribute = CORE_METADATA.exec(tag);
-  const value = decodeEntities(attribute?.[2] ?? attribute?.[3] ?? attribute?.[4] ?? "");
+  if (!attribute) return null;
+  const value = decodeEntities(attribute[2] ?? attribute[3] ?? attribute[4] ?? "");
+  if (value.toLowerCase() === "false") return null;
   const match = /^([a-z0-9]+)=([0-9a-f]+)$/i.exec(value);
-  return match ? hexDigest(match[1]!, match[2]!) : null;
-}
-
-/** PEP 691 `hashes` object (also the form of `core-metadata` when it is not a boolean). */
-function hashesDigest(hashes: unknown): Digest | null {
-  if (typeof hashes !== "object" || hashes === null) return null;
-  return strongest(
-    Object.entries(hashes).map(([algorithm, hex]) => (typeof hex === "string" ? hexDigest(algorithm, hex) : null)),
-  );
+  return { digest: match ? hexDigest(match[1]!, match[2]!) : null };
 }
 
 function decodeEntities(text: string): string {
@@ -145,9 +214,9 @@ export const pypi: Provider = {
   type: "pypi",
   classify: classifyPypi,
   cacheKey: (path, variant) => pypiCacheKey(path, variant.accept),
+  upstreamAccept: (path, accept) => (INDEX_PAGE.test(path) ? (wantsJson(accept) ? JSON_ACCEPT : HTML_ACCEPT) : undefined),
   rewriter: {
-    defaultFileHosts: ["files.pythonhosted.org"],
     rewrites: (path) => INDEX_PAGE.test(path),
-    rewrite: rewritePypiIndex,
+    stream: pypiIndexStream,
   },
 };

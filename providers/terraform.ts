@@ -1,6 +1,6 @@
 import { hexDigest } from "./digests.ts";
-import { FOREIGN_PREFIX, isForeignFilePath, proxyHref } from "./links.ts";
-import type { Classification, Digest, Provider, RewriteContext, Rewritten } from "./types.ts";
+import { emptyFindings, FOREIGN_PREFIX, isForeignFilePath, proxyHref, recordLink } from "./links.ts";
+import type { Classification, Digest, Findings, Provider, RewriteContext, Rewritten } from "./types.ts";
 
 /**
  * Terraform registry protocols (providers.v1, modules.v1) and the provider network mirror
@@ -45,16 +45,16 @@ export function classifyTerraform(path: string): Classification {
 const SERVICES = ["providers.v1", "modules.v1"];
 
 export function rewriteTerraformDocument(body: string, ctx: RewriteContext): Rewritten {
-  if (ctx.path === DISCOVERY) return rewriteDiscovery(body, ctx);
-  if (MODULE_VERSION_DOWNLOAD.test(ctx.path)) return rewriteModuleLocation(body, ctx);
-  const digests = new Map<string, Digest>();
+  const findings = emptyFindings();
+  if (ctx.path === DISCOVERY) return rewriteDiscovery(body, ctx, findings);
+  if (MODULE_VERSION_DOWNLOAD.test(ctx.path)) return rewriteModuleLocation(body, ctx, findings);
   const document = JSON.parse(body) as Record<string, unknown>;
   const rewrite = (record: Record<string, unknown>, field: string, digest: Digest | null = null) => {
     const value = record[field];
     if (typeof value !== "string") return;
-    const link = proxyHref(value, ctx);
-    record[field] = link.href;
-    if (digest && link.path !== null) digests.set(link.path, digest);
+    const { href, link } = proxyHref(value, ctx);
+    record[field] = href;
+    if (link) recordLink(findings, link, digest);
   };
   // providers.v1 download: the archive's `shasum` is its sha256.
   rewrite(document, "download_url", typeof document.shasum === "string" ? hexDigest("sha256", document.shasum) : null);
@@ -68,18 +68,21 @@ export function rewriteTerraformDocument(body: string, ctx: RewriteContext): Rew
       rewrite(archive, "url", zh ? hexDigest("sha256", zh.slice(3)) : null);
     }
   }
-  return { body: JSON.stringify(document), digests };
+  return { body: JSON.stringify(document), ...findings };
 }
 
 /** Points providers.v1 / modules.v1 at the proxy with absolute URLs (discovery sits at the host root). */
-function rewriteDiscovery(body: string, ctx: RewriteContext): Rewritten {
+function rewriteDiscovery(body: string, ctx: RewriteContext, findings: Findings): Rewritten {
   const services = JSON.parse(body) as Record<string, unknown>;
   const kept: Record<string, string> = {};
   for (const name of SERVICES) {
     const value = services[name];
-    if (typeof value === "string") kept[name] = proxyHref(value, ctx, { absolute: true }).href;
+    if (typeof value !== "string") continue;
+    const { href, link } = proxyHref(value, ctx, { absolute: true, keepQuery: true });
+    kept[name] = href;
+    if (link) recordLink(findings, link, null);
   }
-  return { body: JSON.stringify(kept), digests: new Map() };
+  return { body: JSON.stringify(kept), ...findings };
 }
 
 /**
@@ -88,11 +91,11 @@ function rewriteDiscovery(body: string, ctx: RewriteContext): Rewritten {
  * X-Terraform-Get) becomes `{}`: clients read JSON on 200 and fall back to the header when it
  * has no location; clients older than the JSON form read the header only.
  */
-function rewriteModuleLocation(body: string, ctx: RewriteContext): Rewritten {
-  if (body.trim() === "") return { body: "{}", digests: new Map() };
+function rewriteModuleLocation(body: string, ctx: RewriteContext, findings: Findings): Rewritten {
+  if (body.trim() === "") return { body: "{}", ...findings };
   const document = JSON.parse(body) as Record<string, unknown>;
-  if (typeof document.location === "string") document.location = rewriteTerraformGet(document.location, ctx);
-  return { body: JSON.stringify(document), digests: new Map() };
+  if (typeof document.location === "string") document.location = rewriteTerraformGet(document.location, ctx, findings);
+  return { body: JSON.stringify(document), ...findings };
 }
 
 /**
@@ -100,7 +103,7 @@ function rewriteModuleLocation(body: string, ctx: RewriteContext): Rewritten {
  * left alone: only http(s) sources can come through the proxy), the source URL, an optional
  * `//subdir`, then a query (`?archive=tar.gz`, `?ref=…`) that stays as it was.
  */
-export function rewriteTerraformGet(value: string, ctx: RewriteContext): string {
+export function rewriteTerraformGet(value: string, ctx: RewriteContext, findings: Findings): string {
   if (/^[a-z0-9]+::/i.test(value)) return value;
   const queryAt = value.indexOf("?");
   const withoutQuery = queryAt === -1 ? value : value.slice(0, queryAt);
@@ -109,7 +112,9 @@ export function rewriteTerraformGet(value: string, ctx: RewriteContext): string 
   const subdirAt = withoutQuery.indexOf("//", schemeEnd === -1 ? 0 : schemeEnd + 3);
   const source = subdirAt === -1 ? withoutQuery : withoutQuery.slice(0, subdirAt);
   const subdir = subdirAt === -1 ? "" : withoutQuery.slice(subdirAt);
-  return `${proxyHref(source, ctx).href}${subdir}${query}`;
+  const { href, link } = proxyHref(source, ctx);
+  if (link) recordLink(findings, link, null);
+  return `${href}${subdir}${query}`;
 }
 
 export const terraform: Provider = {
@@ -117,10 +122,9 @@ export const terraform: Provider = {
   classify: classifyTerraform,
   cacheKey: (path) => path,
   rewriter: {
-    defaultFileHosts: ["releases.hashicorp.com"],
     rewrites: (path) =>
       path === DISCOVERY || PROVIDER_DOWNLOAD.test(path) || MODULE_VERSION_DOWNLOAD.test(path) || MIRROR_VERSION.test(path),
-    rewrite: rewriteTerraformDocument,
+    whole: rewriteTerraformDocument,
     linkHeaders: { "x-terraform-get": rewriteTerraformGet },
   },
 };

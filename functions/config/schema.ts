@@ -83,8 +83,13 @@ export const remoteSchema = z
     auth: authSchema.optional(),
     /** Hostnames that serve this remote at their root (`registry.example.com/v2/…`, `dl.example.com/org/repo/…`). */
     hostnames: z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a lowercase host name")).default([]),
-    /** Hosts besides base_url's that files linked from this remote's indexes may be fetched from. */
+    /**
+     * Deprecated, accepted and ignored: files an index links on any host are now proxied (and
+     * fetched only from the URLs it linked), and no credentials are sent outside base_url.
+     */
     file_hosts: z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a lowercase host name")).default([]),
+    /** Bytes an index document rewritten whole (Terraform, Forge JSON) may have; larger ones are refused with 502. */
+    max_document_size: z.number().int().min(1).default(32 * 1024 * 1024),
     // docker
     ban_tags_enabled: z.boolean().default(false),
     ban_tags: z.array(z.string()).default([]),

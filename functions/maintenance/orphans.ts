@@ -37,7 +37,7 @@ export async function dropIfUnreferenced(stores: Stores, sha256: string): Promis
 }
 
 /** State keys a remote leaves besides its index entries (evict removes those with its objects). */
-const REMOTE_PREFIXES = ["digest", "absent", "lock", "dockerauth", "circleci", "breaker:failures", "breaker:paths", "breaker:path", "breaker:open", "breaker:tripped"];
+const REMOTE_PREFIXES = ["digest", "link", "absent", "lock", "dockerauth", "circleci", "breaker:failures", "breaker:paths", "breaker:path", "breaker:open", "breaker:tripped"];
 
 /** Everything a deleted remote left behind: cached objects, their blobs (when unshared), and its state keys. */
 export async function purgeRemote(stores: Stores, remote: string): Promise<number> {

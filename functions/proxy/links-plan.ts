@@ -1,57 +1,79 @@
-import { FOREIGN_PREFIX, fileUpstreamUrl } from "../../providers/links.ts";
-import type { IndexRewriter, LinkContext, RewriteContext } from "../../providers/types.ts";
+import { FOREIGN_PREFIX, safeDecode } from "../../providers/links.ts";
+import { requestKey } from "../../providers/query.ts";
+import type { Findings, IndexRewriter, LinkContext, Provider } from "../../providers/types.ts";
 import { jsonError } from "../errors.ts";
 import { declaredDigest, rememberDigests } from "./declared-digests.ts";
+import { rewriteDocument, type RewrittenBody } from "./document-rewrite.ts";
+import { linkedUrl, rememberLinks } from "./linked-files.ts";
 import type { FetchPlan, PlanContext, RemotePath } from "./plan.ts";
 import { httpUpstream, type Upstream } from "./upstream.ts";
 
 /**
  * Completes a plan for a package type whose index documents carry links:
  * - an index document is rewritten so every link comes back through the proxy, and cached as
- *   rewritten under a key per proxy base (scheme + host), so a hit is served without parsing;
- *   the digests it declares for its files are remembered;
+ *   rewritten under a key per proxy base (one per configured host); the digests it declares for
+ *   its files and the URLs behind its `_files/` links are recorded by the files' cache keys;
  * - a file is verified against the digest an index declared for it, when one did;
- * - `_files/<host>/…` is fetched from that host only if the remote may fetch from it.
+ * - `_files/…` is fetched only from the URL an index of this remote linked for it.
  */
-export function withLinks(plan: FetchPlan, rewriter: IndexRewriter, path: RemotePath, context: PlanContext): FetchPlan | Response {
+export async function withLinks(plan: FetchPlan, provider: Provider, path: RemotePath, context: PlanContext): Promise<FetchPlan | Response> {
   const { remote } = plan;
-  const links: LinkContext = {
-    proxyBase: context.proxyBase,
-    upstreamBase: remote.base_url,
-    fileHosts: [...remote.file_hosts, ...rewriter.defaultFileHosts],
-  };
+  const rewriter = provider.rewriter!;
   const withDigest = (upstream: Upstream): Upstream => ({
     ...upstream,
-    declaredDigest: () => declaredDigest(context.state, remote.name, path.raw),
+    declaredDigest: () => declaredDigest(context.state, remote.name, plan.cacheKey),
   });
 
-  if (path.raw.startsWith(FOREIGN_PREFIX)) {
-    const url = fileUpstreamUrl(path.raw, links);
-    if (!url) return jsonError(403, "DENIED", `${remote.name}: files from that host are not proxied (see file_hosts)`);
-    const upstream = httpUpstream(remote, context.env, new URL(`${url}${path.search}`));
-    return { ...plan, upstream: withDigest(upstream) };
+  if (plan.path.startsWith(FOREIGN_PREFIX)) {
+    const linked = await linkedUrl(context.state, remote.name, plan.cacheKey);
+    if (!linked) {
+      return jsonError(403, "DENIED", `${remote.name}: no index of this remote links that file; _files/ serves only the URLs its indexes link`);
+    }
+    return { ...plan, upstream: withDigest(httpUpstream(remote, context.env, new URL(linked))) };
   }
   if (!rewriter.rewrites(plan.path)) {
     return plan.kind === "immutable" ? { ...plan, upstream: withDigest(plan.upstream) } : plan;
   }
+  const rewriteBody = (upstream: Response) => rewriteIndex(upstream, provider, rewriter, path.raw, context, plan);
   return {
     ...plan,
-    cacheKey: `${plan.cacheKey}@${context.proxyBase}`,
-    // The body depends on Accept (PyPI HTML/JSON, npm abbreviated) and on the host asked.
-    responseHeaders: { ...plan.responseHeaders, vary: "Accept, X-Forwarded-Host, X-Forwarded-Proto" },
+    cacheKey: `${plan.cacheKey}@${context.proxyBase.url}`,
+    // The body depends on Accept (PyPI HTML/JSON, npm abbreviated) and on what the base was built from.
+    responseHeaders: { ...plan.responseHeaders, vary: ["Accept", ...context.proxyBase.vary].join(", ") },
+    rewriteBody,
+    // The text form the fill calls today; rewriteBody replaces it once the fill streams documents.
     rewrite: async (text, upstreamHeaders) => {
-      const ctx: RewriteContext = { ...links, path: path.raw, contentType: upstreamHeaders.get("content-type") };
-      const { body, digests } = rewriter.rewrite(text, ctx);
-      await rememberDigests(context.state, remote.name, digests);
-      return { body, headers: rewrittenLinkHeaders(rewriter, upstreamHeaders, ctx) };
+      const headers = new Headers(upstreamHeaders);
+      headers.delete("content-length"); // of the bytes as sent, not of the decoded text
+      headers.delete("content-encoding");
+      const rewritten = rewriteBody(new Response(text, { headers }));
+      return { body: await new Response(rewritten.body).text(), headers: rewritten.headers };
     },
   };
 }
 
-function rewrittenLinkHeaders(rewriter: IndexRewriter, upstreamHeaders: Headers, ctx: RewriteContext): Record<string, string> | undefined {
-  const headers = Object.entries(rewriter.linkHeaders ?? {}).flatMap(([name, rewrite]) => {
-    const value = upstreamHeaders.get(name);
-    return value === null ? [] : [[name, rewrite(value, ctx)] as const];
+function rewriteIndex(upstream: Response, provider: Provider, rewriter: IndexRewriter, rawPath: string, context: PlanContext, plan: FetchPlan): RewrittenBody {
+  const links: LinkContext = { proxyBase: context.proxyBase.url, upstreamBase: plan.remote.base_url };
+  return rewriteDocument(upstream, {
+    rewriter,
+    ctx: { ...links, path: rawPath, contentType: upstream.headers.get("content-type") },
+    maxDocumentSize: plan.remote.max_document_size,
+    record: (findings) => recordFindings(context, plan.remote.name, provider, findings),
   });
-  return headers.length > 0 ? Object.fromEntries(headers) : undefined;
+}
+
+/** Stores what an index declared, by each file's cache key: what a later request for the file looks up. */
+async function recordFindings(context: PlanContext, remote: string, provider: Provider, findings: Findings): Promise<void> {
+  const byCacheKey = <T>(entries: Map<string, T>) => new Map([...entries].map(([path, value]) => [fileCacheKey(provider, path), value] as const));
+  await Promise.all([
+    rememberDigests(context.state, remote, byCacheKey(findings.digests)),
+    rememberLinks(context.state, remote, byCacheKey(findings.links)),
+  ]);
+}
+
+/** The cache key a request for a linked path (percent-encoded, with its query) will have. */
+function fileCacheKey(provider: Provider, link: string): string {
+  const queryAt = link.indexOf("?");
+  const path = queryAt < 0 ? link : link.slice(0, queryAt);
+  return requestKey(provider, safeDecode(path), null, queryAt < 0 ? "" : link.slice(queryAt)).cacheKey;
 }

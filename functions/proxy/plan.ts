@@ -1,11 +1,14 @@
 import type { StateStore } from "../../infra/state/types.ts";
 import { decide } from "../../providers/access.ts";
 import { providers } from "../../providers/index.ts";
+import { requestKey } from "../../providers/query.ts";
 import type { Digest, Mutability } from "../../providers/types.ts";
 import type { RemoteConfig } from "../config/schema.ts";
 import type { Env } from "../env.ts";
 import { jsonError } from "../errors.ts";
+import type { RewrittenBody } from "./document-rewrite.ts";
 import { withLinks } from "./links-plan.ts";
+import type { ProxyBase } from "./proxy-base.ts";
 import { httpUpstream, upstreamUrl, type Upstream } from "./upstream.ts";
 
 /**
@@ -38,6 +41,11 @@ export interface FetchPlan {
    * the text to store and serve out.
    */
   rewrite?: (text: string, upstreamHeaders: Headers) => Promise<RewrittenDocument>;
+  /**
+   * The same rewrite in streaming form, for the fill to use instead of `rewrite`: the upstream
+   * response in (Content-Encoding already decoded), the rewritten body out (document-rewrite.ts).
+   */
+  rewriteBody?: (upstream: Response) => RewrittenBody;
 }
 
 export interface RewrittenDocument {
@@ -50,8 +58,8 @@ export interface RewrittenDocument {
 export interface PlanContext {
   state: StateStore;
   env: Env;
-  /** The remote's absolute URL as the client reached it (proxy-base.ts). */
-  proxyBase: string;
+  /** The remote's absolute URL that rewritten documents point at (proxy-base.ts). */
+  proxyBase: ProxyBase;
 }
 
 /** A path below a remote, as the client sent it and decoded. */
@@ -86,19 +94,21 @@ export function parseRemotePath(raw: string, search = ""): RemotePath | Response
  * The generic plan: the remote's access rules and its provider's classification and cache key;
  * for package types whose indexes carry links, the rewriting and verification of links-plan.ts.
  */
-export function planRemotePath(remote: RemoteConfig, path: RemotePath, request: Request, context: PlanContext): FetchPlan | Response {
+export async function planRemotePath(remote: RemoteConfig, path: RemotePath, request: Request, context: PlanContext): Promise<FetchPlan | Response> {
   const provider = providers[remote.package]!;
   const decision = decide(remote, provider, path.decoded);
   if (decision.kind === "denied") return jsonError(403, "DENIED", `${remote.name}: ${decision.reason}`);
+  // The key holds the query parameters the type keeps; the upstream is asked exactly what the key names.
   const accept = request.headers.get("accept");
-  const url = upstreamUrl(remote, path.raw, path.search);
+  const key = requestKey(provider, path.decoded, accept, path.search);
+  const upstreamAccept = provider.upstreamAccept?.(path.decoded, accept);
   const plan: FetchPlan = {
     remote,
     request,
-    cacheKey: provider.cacheKey(path.decoded, { accept, query: path.search.slice(1) || null }),
+    cacheKey: key.cacheKey,
     kind: decision.kind,
     path: path.decoded,
-    upstream: httpUpstream(remote, context.env, url, { headers: accept ? { accept } : {} }),
+    upstream: httpUpstream(remote, context.env, upstreamUrl(remote, path.raw, key.search), { headers: upstreamAccept ? { accept: upstreamAccept } : {} }),
   };
-  return provider.rewriter ? withLinks(plan, provider.rewriter, path, context) : plan;
+  return provider.rewriter ? withLinks(plan, provider, path, context) : plan;
 }

@@ -1,27 +1,75 @@
 import type { RemoteConfig } from "../config/schema.ts";
+import type { Env } from "../env.ts";
 import { remoteForHost } from "../hostnames.ts";
 
 const HOST = /^([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d+)?$/i;
 
-/**
- * The remote's absolute URL as the client reached it: the scheme and host a TLS-terminating
- * load balancer saw (X-Forwarded-Proto / X-Forwarded-Host), so https links stay https. A host
- * mapped to the remote serves it at its root; otherwise it lives under the route prefix.
- */
-export function proxyBase(request: Request, remote: RemoteConfig, routePrefix: string): string {
-  const origin = clientOrigin(request);
-  return remoteForHost([remote], origin.host) ? origin.origin : `${origin.origin}${routePrefix}/${remote.name}`;
+/** The remote's absolute URL on the proxy, and the request headers it was built from (for `Vary`). */
+export interface ProxyBase {
+  url: string;
+  vary: string[];
 }
 
-/** The scheme and host the client reached (see proxyBase); the web UI's "Set me up" builds its URLs from it too. */
-export function clientOrigin(request: Request): { scheme: "http" | "https"; host: string; origin: string } {
-  const url = new URL(request.url);
-  const forwardedProto = firstValue(request.headers.get("x-forwarded-proto"))?.toLowerCase();
-  const scheme = forwardedProto === "http" || forwardedProto === "https" ? forwardedProto : url.protocol === "https:" ? "https" : "http";
-  const claimedHost = firstValue(request.headers.get("x-forwarded-host")) ?? request.headers.get("host") ?? url.host;
+/** `TRUST_FORWARDED=true`: the proxy sits behind a load balancer that sets X-Forwarded-Proto/Host itself. */
+export function trustsForwarded(env: Env): boolean {
+  return typeof env.TRUST_FORWARDED === "string" && /^(1|true|yes)$/i.test(env.TRUST_FORWARDED.trim());
+}
+
+/**
+ * The host the client asked for: the request's own (on Cloudflare, one the Worker is routed
+ * for), or X-Forwarded-Host when TRUST_FORWARDED says a load balancer in front sets it.
+ */
+export function requestHost(request: Request, env: Env): string {
+  const own = new URL(request.url).host.toLowerCase();
+  if (!trustsForwarded(env)) return own;
+  const forwarded = firstValue(request.headers.get("x-forwarded-host"));
   // Anything that is not a host name would end up inside cached documents: ignore it.
-  const host = HOST.test(claimedHost) ? claimedHost.toLowerCase() : url.host;
+  return forwarded && HOST.test(forwarded) ? forwarded.toLowerCase() : own;
+}
+
+/**
+ * The remote's absolute URL that rewritten documents point at. A host mapped to the remote
+ * serves it at its root; otherwise PUBLIC_URL when set, else the request's own scheme and host,
+ * under the route prefix. Forwarded headers count only with TRUST_FORWARDED, so the bases a
+ * document is rewritten (and cached) for are the configured ones, not whatever a client sends.
+ */
+export function proxyBase(request: Request, remote: RemoteConfig, routePrefix: string, env: Env): ProxyBase {
+  const vary = trustsForwarded(env) ? ["X-Forwarded-Host", "X-Forwarded-Proto"] : [];
+  const { scheme, host } = requestOrigin(request, env);
+  if (remoteForHost([remote], host)) return { url: `${scheme}://${host}`, vary };
+  return { url: `${clientOrigin(request, env).origin}${routePrefix}/${remote.name}`, vary };
+}
+
+/**
+ * Where clients reach the proxy: `origin` is its root URL without a trailing slash — PUBLIC_URL
+ * when set (which may carry a path), else the request's own scheme and host (forwarded ones with
+ * TRUST_FORWARDED). The web UI's "Set me up" builds its URLs from it too.
+ */
+export function clientOrigin(request: Request, env: Env): { scheme: "http" | "https"; host: string; origin: string } {
+  const publicUrl = configuredPublicUrl(env);
+  if (publicUrl) return { scheme: publicUrl.protocol === "https:" ? "https" : "http", host: publicUrl.host, origin: publicUrl.href.replace(/\/+$/, "") };
+  const { scheme, host } = requestOrigin(request, env);
   return { scheme, host, origin: `${scheme}://${host}` };
+}
+
+/** The scheme and host this request came in on, as far as this proxy may believe the headers. */
+function requestOrigin(request: Request, env: Env): { scheme: "http" | "https"; host: string } {
+  const url = new URL(request.url);
+  const forwardedProto = trustsForwarded(env) ? firstValue(request.headers.get("x-forwarded-proto"))?.toLowerCase() : undefined;
+  const own = url.protocol === "https:" ? "https" : "http";
+  const scheme = forwardedProto === "http" || forwardedProto === "https" ? forwardedProto : own;
+  return { scheme, host: requestHost(request, env) };
+}
+
+/** PUBLIC_URL as a URL, or null when unset. A value that is not an http(s) URL is a configuration error. */
+function configuredPublicUrl(env: Env): URL | null {
+  const value = typeof env.PUBLIC_URL === "string" ? env.PUBLIC_URL.trim() : "";
+  if (value === "") return null;
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash || url.username) {
+    throw new Error(`PUBLIC_URL must be an http(s) URL without query or credentials (got ${JSON.stringify(value)})`);
+  }
+  return url;
 }
 
 /** Proxies append to these headers: the first value is the client-facing one. */

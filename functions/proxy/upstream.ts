@@ -1,3 +1,4 @@
+import { underBaseUrl } from "../../providers/links.ts";
 import type { Digest } from "../../providers/types.ts";
 import type { RemoteAuth, RemoteConfig } from "../config/schema.ts";
 import type { Env } from "../env.ts";
@@ -75,14 +76,8 @@ export function httpUpstream(remote: RemoteConfig, env: Env, url: URL, options: 
 function credentialsFor(remote: RemoteConfig, url: URL, credentials: NonNullable<HttpOptions["credentials"]>): RemoteAuth | undefined {
   if (credentials === "none") return undefined;
   if (credentials !== "remote") return credentials;
-  return isUnderBase(url, remote.base_url) ? remote.auth : undefined;
-}
-
-/** Same origin as base_url and inside its path: where the remote's credentials may go. */
-export function isUnderBase(url: URL, baseUrl: string): boolean {
-  const base = new URL(baseUrl);
-  const basePath = base.pathname.endsWith("/") ? base.pathname : `${base.pathname}/`;
-  return url.origin === base.origin && (url.pathname === base.pathname || url.pathname.startsWith(basePath));
+  // Same origin as base_url and inside its path (providers/links.ts): where the remote's credentials may go.
+  return underBaseUrl(url, remote.base_url) ? remote.auth : undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type RegistryErrorCode,
   type RegistryPath,
 } from "../../providers/docker.ts";
+import { requestKey } from "../../providers/query.ts";
 import type { AppEnv } from "../context.ts";
 import { mayReadRemote } from "../auth.ts";
 import { currentRemotes } from "../config/cache.ts";
@@ -57,7 +58,7 @@ dockerRoutes.on(["GET", "HEAD"], "/v2/:remote/*", async (c) => {
     return registryResponse(403, "DENIED", `${remote.name}: the tag '${parsed.reference}' is banned on this remote`);
   }
 
-  const search = parsed.kind === "tags" ? url.search : "";
+  const { cacheKey, search } = requestKey(docker, path, null, url.search);
   const registry = registryUpstream(remote, c.env, c.var.stores.state, {
     url: upstreamUrl(remote, upstreamPath(remote.base_url, parsed), search),
     scope: pullScope(upstreamRepository(remote.base_url, parsed.repository)),
@@ -66,7 +67,7 @@ dockerRoutes.on(["GET", "HEAD"], "/v2/:remote/*", async (c) => {
   const plan: FetchPlan = {
     remote,
     request: c.req.raw,
-    cacheKey: docker.cacheKey(path + search, { accept: null }),
+    cacheKey,
     kind: decision.kind,
     path,
     upstream: parsed.kind === "manifest" && !parsed.digest ? withTagCheck(registry) : registry,

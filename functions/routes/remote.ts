@@ -29,7 +29,7 @@ async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {
   if (remote.package === "circleci") return serveCircleArtifact(c, remote, path.decoded);
   // Registries speak their own protocol (token handshake, registry errors): only under /v2/.
   if (remote.package === "docker") return jsonError(404, "NOT_FOUND", `${remote.name} is a docker registry: pull through /v2/${remote.name}/…`);
-  const plan = planRemotePath(remote, path, c.req.raw, { state: c.var.stores.state, env: c.env, proxyBase: proxyBase(c.req.raw, remote, prefix) });
+  const plan = await planRemotePath(remote, path, c.req.raw, { state: c.var.stores.state, env: c.env, proxyBase: proxyBase(c.req.raw, remote, prefix, c.env) });
   if (plan instanceof Response) return plan;
   return fetchThrough(proxyContext(c), plan);
 }

@@ -81,7 +81,7 @@ export const cookieOptions = (c: Context) => ({
   path: "/ui",
   httpOnly: true,
   sameSite: "Strict" as const,
-  secure: clientOrigin(c.req.raw).scheme === "https",
+  secure: clientOrigin(c.req.raw, c.env).scheme === "https",
 });
 
 /** Signs in with a management token: sets the session cookie; null when the token is not valid. */

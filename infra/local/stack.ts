@@ -164,6 +164,12 @@ export async function prepareBackends(options: Pick<StackOptions, "configPath" |
     // Management API tokens (comma-separated lists; unset ADMIN_TOKEN leaves the API and the web UI
     // locked), the web UI's optional session key, and tuning.
     for (const name of ["ADMIN_TOKEN", "READ_TOKEN", "SESSION_SECRET", "FETCH_LEASE_SECONDS", "BLOB_CACHE_API"]) if (options.env[name]) bindings[name] = options.env[name]!;
+    // The base URL rewritten documents point at, and whether a load balancer's X-Forwarded-* count.
+    const publicUrl = options.env.PUBLIC_URL;
+    if (publicUrl && !/^https?:\/\/[^/?#@]+(\/[^?#]*)?$/.test(publicUrl)) {
+      throw new ConfigError([`PUBLIC_URL: must be an http(s) URL without query or credentials (got ${JSON.stringify(publicUrl)})`]);
+    }
+    for (const name of ["PUBLIC_URL", "TRUST_FORWARDED"]) if (options.env[name]) bindings[name] = options.env[name]!;
 
     await storeRemotes(remotes, bindings);
     const backends = [

@@ -12,9 +12,13 @@ if (!env.ADMIN_TOKEN) {
   env.ADMIN_TOKEN = randomBytes(24).toString("base64url");
   console.log(`ADMIN_TOKEN was not set; this run's admin token (printed once): ${env.ADMIN_TOKEN}`);
 }
+const host = env.HOST ?? "127.0.0.1";
+if (!env.PUBLIC_URL && !["127.0.0.1", "localhost", "::1"].includes(host)) {
+  console.log("PUBLIC_URL is not set: rewritten indexes link to whatever Host clients send; set PUBLIC_URL to this proxy's public URL.");
+}
 try {
   const stack = await startStack({
-    host: env.HOST ?? "127.0.0.1",
+    host,
     port: Number(env.PORT ?? 8000),
     configPath: env.ARTIFACTAPI_CONFIG ?? "remotes.yaml",
     dataDir: env.ARTIFACTAPI_DATA_DIR ?? ".data",

@@ -13,29 +13,33 @@ const run = promisify(execFile);
 const PYPI_JSON = "application/vnd.pypi.simple.v1+json";
 const INDEX_HOST = "pypi.example.org";
 const FILES_HOST = "files.example.org";
+/** The same index under another name, answering HTML whatever is asked (a plain PEP 503 server). */
+const HTML_INDEX_HOST = "html-index.example.org";
 
 /**
- * pip against the proxy, shaped like pypi.org: the index on one host, the files on another
- * (`file_hosts`), both real loopback servers the Worker reaches under public-looking names.
- * pip asks for PEP 691 JSON first; the HTML form is checked directly.
+ * pip against the proxy, shaped like pypi.org: the index on one host, the files on another that
+ * the remote is not told about (every file an index links is proxied), both real loopback
+ * servers the Worker reaches under public-looking names. pip asks for PEP 691 JSON first; a
+ * second remote's upstream answers PEP 503 HTML only.
  */
 describe("pypi through the proxy with pip", () => {
   const index = new Origin();
   const files = new Origin();
   const remote = uniqueName("pypi");
+  const htmlRemote = uniqueName("pypi-html");
   let work: string;
   let stack: TestStack;
   let wheel: Buffer;
   let sdist: Buffer;
 
-  const simple = () => `${stack.url}/api/v1/remote/${remote}/simple/`;
+  const simple = (name = remote) => `${stack.url}/api/v1/remote/${name}/simple/`;
   const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
   /** pip with this machine's configuration neutralised: only the proxy is an index. */
-  const pip = async (python: string, args: string[]) => {
+  const pip = async (python: string, args: string[], name = remote) => {
     const env: NodeJS.ProcessEnv = { ...process.env, PIP_CONFIG_FILE: "/dev/null", PIP_DISABLE_PIP_VERSION_CHECK: "1" };
-    for (const name of ["PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX"]) delete env[name];
-    return run(python, ["-m", "pip", ...args, "--no-cache-dir", "--index-url", simple()], { env, timeout: 90_000 });
+    for (const variable of ["PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX"]) delete env[variable];
+    return run(python, ["-m", "pip", ...args, "--no-cache-dir", "--index-url", simple(name)], { env, timeout: 90_000 });
   };
 
   beforeAll(async () => {
@@ -68,8 +72,8 @@ describe("pypi through the proxy with pip", () => {
     // The upstream answers PEP 691 JSON when asked for it first, as pypi.org does.
     const answer = async (request: Request) => {
       const target = new URL(request.url);
-      const origin = target.hostname === INDEX_HOST ? index : files;
-      const wantsJson = (request.headers.get("accept") ?? "").trim().startsWith(PYPI_JSON);
+      const origin = target.hostname === FILES_HOST ? files : index;
+      const wantsJson = target.hostname === INDEX_HOST && (request.headers.get("accept") ?? "").trim().startsWith(PYPI_JSON);
       const path = wantsJson && target.pathname.startsWith("/simple/") ? `/json${target.pathname}` : target.pathname;
       const headers: Record<string, string> = { accept: request.headers.get("accept") ?? "*/*" };
       const authorization = request.headers.get("authorization");
@@ -79,9 +83,12 @@ describe("pypi through the proxy with pip", () => {
     };
     stack = await startTestStack({
       remotes: {
-        [remote]: { base_url: `http://${INDEX_HOST}`, package: "pypi", file_hosts: [FILES_HOST], mutable_ttl: 1, auth: { type: "bearer", token: "index-token" } },
+        [remote]: { base_url: `http://${INDEX_HOST}`, package: "pypi", mutable_ttl: 1, auth: { type: "bearer", token: "index-token" } },
+        [htmlRemote]: { base_url: `http://${HTML_INDEX_HOST}`, package: "pypi", mutable_ttl: 1 },
       },
-      outbound: { hosts: [INDEX_HOST, FILES_HOST], fetch: answer },
+      // The HTML check below sends X-Forwarded-* as the load balancer in front would.
+      env: { TRUST_FORWARDED: "true" },
+      outbound: { hosts: [INDEX_HOST, HTML_INDEX_HOST, FILES_HOST], fetch: answer },
     });
   });
 
@@ -95,6 +102,10 @@ describe("pypi through the proxy with pip", () => {
   const downloadAndInstall = async (round: string) => {
     const downloads = join(work, `download-${round}`);
     await pip("python3", ["download", "--dest", downloads, "demo-app"]);
+    // The HTML-only index: pip reads PEP 503 pages, whose file links are proxied as well.
+    const htmlDownloads = join(work, `download-html-${round}`);
+    await pip("python3", ["download", "--dest", htmlDownloads, "demo-app"], htmlRemote);
+    expect((await readdir(htmlDownloads)).sort()).toEqual(["demo_app-2.0.0.tar.gz", "demo_lib-1.0.0-py3-none-any.whl"]);
     const downloaded = (await readdir(downloads)).sort();
     expect(downloaded).toEqual(["demo_app-2.0.0.tar.gz", "demo_lib-1.0.0-py3-none-any.whl"]);
     expect(sha256(await readFile(join(downloads, "demo_lib-1.0.0-py3-none-any.whl")))).toBe(sha256(wheel));
@@ -112,10 +123,12 @@ describe("pypi through the proxy with pip", () => {
   it("pip download and pip install go through the proxy, files from the foreign host included", async () => {
     await downloadAndInstall("online");
     expect(index.count("/json/simple/demo-app/")).toBeGreaterThan(0);
-    expect(files.count("/packages/demo_lib-1.0.0-py3-none-any.whl")).toBe(1);
-    expect(files.count("/packages/demo_app-2.0.0.tar.gz")).toBe(1);
+    expect(index.count("/simple/demo-app/")).toBeGreaterThan(0);
+    // Each remote fetched each file once: the HTML remote's links are its own _files/ paths.
+    expect(files.count("/packages/demo_lib-1.0.0-py3-none-any.whl")).toBe(2);
+    expect(files.count("/packages/demo_app-2.0.0.tar.gz")).toBe(2);
     // The remote's credentials go to its index, never to the file host its pages link to.
-    expect(index.requests.every((r) => r.headers.authorization === "Bearer index-token")).toBe(true);
+    expect(index.requests.filter((r) => r.path.startsWith("/json/")).every((r) => r.headers.authorization === "Bearer index-token")).toBe(true);
     expect(files.requests.some((r) => r.headers.authorization !== undefined)).toBe(false);
   });
 
@@ -129,7 +142,7 @@ describe("pypi through the proxy with pip", () => {
     expect(page.files[0]!.hashes.sha256).toBe(sha256(wheel));
   });
 
-  it("serves the PEP 503 HTML form for a browser-style Accept, built from X-Forwarded-Proto/Host", async () => {
+  it("serves the PEP 503 HTML form for a browser-style Accept, built from the load balancer's X-Forwarded-Proto/Host", async () => {
     const headers = { accept: "text/html", "x-forwarded-proto": "https", "x-forwarded-host": "pkgs.example.com" };
     const page = await (await fetch(`${simple()}demo-lib/`, { headers })).text();
     const proxied = `https://pkgs.example.com/api/v1/remote/${remote}/_files/${FILES_HOST}/packages/demo_lib-1.0.0-py3-none-any.whl#sha256=${sha256(wheel)}`;
@@ -154,9 +167,10 @@ describe("pypi through the proxy with pip", () => {
     }
   });
 
-  it("refuses files from hosts the remote was not given", async () => {
-    const response = await fetch(`${stack.url}/api/v1/remote/${remote}/_files/evil.example.net/packages/x.whl`);
-    expect(response.status).toBe(403);
+  it("refuses files that no index of the remote linked", async () => {
+    for (const path of ["_files/evil.example.net/packages/x.whl", `_files/${FILES_HOST}/packages/unlinked-1.0.whl`]) {
+      expect((await fetch(`${stack.url}/api/v1/remote/${remote}/${path}`)).status).toBe(403);
+    }
   });
 
   it("keeps working from the cache with a clean pip cache once the upstream is gone", async () => {

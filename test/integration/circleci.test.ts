@@ -42,7 +42,8 @@ describe("circleci artifacts", () => {
         [names.bad]: { ...base, token: "not-the-token" },
         [names.limited]: { ...base, patterns: ["^acme/handbook/"] },
       },
-      env: { CIRCLE_TOKEN_FOR_TESTS: circle.token },
+      // The mapped hostname is sent as X-Forwarded-Host (fetch cannot set Host), as a load balancer would.
+      env: { CIRCLE_TOKEN_FOR_TESTS: circle.token, TRUST_FORWARDED: "true" },
     });
   });
 

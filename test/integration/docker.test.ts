@@ -78,6 +78,8 @@ describe("docker registry API", () => {
         [names.files]: { base_url: origin.url, allow_private_network: true },
         [names.private]: { ...docker, base_url: origin.url, private: true, read_tokens: ["team-read-token"] },
       },
+      // The mapped hostname is sent as X-Forwarded-Host (fetch cannot set Host), as a load balancer would.
+      env: { TRUST_FORWARDED: "true" },
     });
   });
 

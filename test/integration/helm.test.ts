@@ -46,7 +46,10 @@ describe.each([
     for (const [name, body] of Object.entries(charts)) origin.serve(`/charts/${name}`, { body, contentType: "application/gzip" });
     origin.serve("/charts/tampered-0.1.0.tgz", randomBytes(100));
     backends = external ? await startExternalBackends() : null;
-    stack = await startTestStack({ remotes: { [remote]: { base_url: origin.url, package: "helm", allow_private_network: true, mutable_ttl: 1 } }, env: backends?.env });
+    stack = await startTestStack({
+      remotes: { [remote]: { base_url: origin.url, package: "helm", allow_private_network: true, mutable_ttl: 1 } },
+      env: { ...backends?.env, TRUST_FORWARDED: "true" },
+    });
   });
 
   afterAll(async () => {
@@ -82,7 +85,7 @@ describe.each([
     expect(origin.count("/charts/web-1.0.0.tgz")).toBe(1);
   });
 
-  it("writes chart URLs for the scheme and host the client used (X-Forwarded-Proto/Host)", async () => {
+  it("writes chart URLs for the scheme and host the load balancer forwards (TRUST_FORWARDED)", async () => {
     const headers = { "x-forwarded-proto": "https", "x-forwarded-host": "charts.example.com" };
     // HEAD first: the length announced is that of the rewritten document the GET then serves.
     const head = await fetch(`${repository()}/index.yaml`, { method: "HEAD", headers });

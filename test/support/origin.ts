@@ -24,7 +24,8 @@ export interface OriginFile {
  */
 export class Origin {
   readonly files = new Map<string, OriginFile>();
-  readonly requests: { method: string; path: string; headers: IncomingMessage["headers"] }[] = [];
+  /** Every request received: `path` without the query, `search` its query (with `?`, or ""). */
+  readonly requests: { method: string; path: string; search: string; headers: IncomingMessage["headers"] }[] = [];
   /** When set, every request is answered with this status. */
   failWith: number | null = null;
   readonly #server = new LoopbackServer((req, res) => void this.#handle(req, res));
@@ -63,10 +64,12 @@ export class Origin {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? "/", "http://origin").pathname;
-    this.requests.push({ method: req.method ?? "GET", path, headers: req.headers });
+    const { pathname: path, search } = new URL(req.url ?? "/", "http://origin");
+    this.requests.push({ method: req.method ?? "GET", path, search, headers: req.headers });
     if (this.failWith !== null) return void res.writeHead(this.failWith).end("origin failure");
-    const file = this.files.get(path);
+    // A file served for `path?query` answers that query only; one served for `path`, any query
+    // and any percent-encoding of it (as web servers decode paths).
+    const file = this.files.get(path + search) ?? this.files.get(path) ?? this.files.get(decodePath(path));
     if (!file) return void res.writeHead(404, { "content-type": "text/plain" }).end("not found");
     if (file.delayMs) await new Promise((resolve) => setTimeout(resolve, file.delayMs));
 
@@ -94,5 +97,13 @@ export class Origin {
       if (!res.write(body.subarray(offset, offset + (1 << 20)))) await new Promise((resolve) => res.once("drain", resolve));
     }
     res.end();
+  }
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
   }
 }

@@ -63,7 +63,7 @@ export async function prefetch(c: Context<AppEnv>, remote: RemoteConfig, what: {
   }
 
   const warm = async (path: string): Promise<PathResult> => {
-    const plan = planForPath(c, remote, path);
+    const plan = await planForPath(c, remote, path);
     const response = plan instanceof Response ? plan : await fetchThrough(proxyContext(c), plan);
     if (response.status !== 200) {
       const error = await response.json().then((json) => (json as { error?: { message?: string } }).error?.message, () => undefined);

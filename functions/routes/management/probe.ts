@@ -57,7 +57,7 @@ export async function probe(c: Context<AppEnv>, remote: RemoteConfig, requestedP
   const { path } = report;
   if (report.classification === "denied") return { ...report, ok: false, fetched: false };
 
-  const plan = planForPath(c, remote, path);
+  const plan = await planForPath(c, remote, path);
   if (plan instanceof Response) return plan;
   const entry = await readEntry(c.var.stores.state, indexKey(remote.name, plan.cacheKey));
   const cached = entry === null ? "no" : isFresh(entry) ? "fresh" : "stale";

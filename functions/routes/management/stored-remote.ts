@@ -18,12 +18,12 @@ export async function storedRemote(c: Context<AppEnv>, name: string): Promise<Re
  * The plan a client's plain GET of `path` (as text, not percent-encoded) would get: the same
  * front as the request path (path checks, rules, provider), for probe and prefetch.
  */
-export function planForPath(c: Context<AppEnv>, remote: RemoteConfig, path: string): FetchPlan | Response {
+export async function planForPath(c: Context<AppEnv>, remote: RemoteConfig, path: string): Promise<FetchPlan | Response> {
   const raw = path.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/");
   const parsed = parseRemotePath(raw);
   if (parsed instanceof Response) return parsed;
   const request = new Request(new URL(`/api/v1/remote/${remote.name}/${raw}`, c.req.url));
-  return planRemotePath(remote, parsed, request, { state: c.var.stores.state, env: c.env, proxyBase: proxyBase(request, remote, "/api/v1/remote") });
+  return planRemotePath(remote, parsed, request, { state: c.var.stores.state, env: c.env, proxyBase: proxyBase(request, remote, "/api/v1/remote", c.env) });
 }
 
 /** Reads a body to its end without keeping it; returns its length. */

@@ -170,7 +170,7 @@ async function repositoryPage(c: Context<AppEnv>, repository: Repository, extras
   const [stats, breakers] = await Promise.all([usageStats(c, ["24h"], 0), openBreakers(c.var.stores)]);
   const held = stats.storage[repository.name];
   const usage = stats.windows["24h"]!.remotes[repository.name];
-  const origin = clientOrigin(c.req.raw);
+  const origin = clientOrigin(c.req.raw, c.env);
   const snippets = setupSnippets(repository, origin);
   const testPath = c.req.query("test_path");
   const tested = testPath ? await testPathDecisions(c, repository, testPath) : null;

@@ -1,7 +1,10 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { helm, rewriteHelmIndex } from "../../../providers/helm.ts";
-import { context } from "./context.ts";
+import { helm, helmIndexStream } from "../../../providers/helm.ts";
+import type { RewriteContext } from "../../../providers/types.ts";
+import { context, expectSameInEveryPiece, rewriteInPieces } from "./context.ts";
+
+const rewriteHelmIndex = (body: string, ctx: RewriteContext) => expectSameInEveryPiece(() => helmIndexStream(ctx), body);
 
 const DIGEST_A = "1".repeat(60) + "e123"; // would read as a YAML float
 const DIGEST_B = "2".repeat(64);
@@ -62,21 +65,72 @@ describe("helm", () => {
     expect(digests.get("charts/local-chart-0.1.0.tgz")).toEqual({ algorithm: "sha256", hex: DIGEST_B });
   });
 
-  it("proxies charts on a configured file host through _files/", () => {
-    const onGithub = INDEX.replace(
-      "https://charts.jetstack.io/charts/cert-manager-v1.14.0.tgz",
-      "https://github.com/cert-manager/cert-manager/releases/download/v1.14.0/cert-manager-v1.14.0.tgz",
-    );
-    const rewritten = parse(rewriteHelmIndex(onGithub, { ...ctx, fileHosts: ["github.com"] }).body, { schema: "failsafe" });
-    expect(rewritten.entries["cert-manager"][0].urls[0]).toBe(
-      "https://dl.example.com/api/v1/remote/r/_files/github.com/cert-manager/cert-manager/releases/download/v1.14.0/cert-manager-v1.14.0.tgz",
-    );
+  it("proxies charts on any other host through _files/, recording the URL", () => {
+    const github = "https://github.com/cert-manager/cert-manager/releases/download/v1.14.0/cert-manager-v1.14.0.tgz";
+    const onGithub = INDEX.replace("https://charts.jetstack.io/charts/cert-manager-v1.14.0.tgz", github);
+    const { body, links, digests } = rewriteHelmIndex(onGithub, ctx);
+    const path = "_files/github.com/cert-manager/cert-manager/releases/download/v1.14.0/cert-manager-v1.14.0.tgz";
+    expect(parse(body, { schema: "failsafe" }).entries["cert-manager"][0].urls[0]).toBe(`https://dl.example.com/api/v1/remote/r/${path}`);
+    expect(links).toEqual(new Map([[path, github]]));
+    expect(digests.get(path)).toEqual({ algorithm: "sha256", hex: DIGEST_A });
+  });
+
+  it("reads index.yaml as Go's YAML writes it: sequences at their key's column, folded descriptions, quoting, comments", () => {
+    const goStyle = `apiVersion: v1
+entries:
+  nginx:
+  - annotations:
+      category: Infrastructure
+    description: NGINX Open Source is a web server that can be also used as a reverse
+      proxy, load balancer, and HTTP cache
+    digest: "${DIGEST_B}"
+    urls:
+    - 'https://charts.example.com/nginx-1.0.0.tgz' # mirror
+    - https://mirror.example.net/nginx-1.0.0.tgz
+    version: 1.0.0
+  - description: |
+      urls:
+      - https://not.a.link/x.tgz
+    digest: ${DIGEST_A}
+    urls: [https://charts.example.com/nginx-0.9.0.tgz, "charts/nginx-0.9.0.tgz"]
+    version: 0.9.0
+generated: "2024-02-01T00:00:00Z"
+`;
+    const { body, links, digests } = rewriteHelmIndex(goStyle, context("index.yaml", { upstreamBase: "https://charts.example.com" }));
+    const index = parse(body, { schema: "failsafe" });
+    expect(index.entries.nginx[0].urls).toEqual([
+      "https://dl.example.com/api/v1/remote/r/nginx-1.0.0.tgz",
+      "https://dl.example.com/api/v1/remote/r/_files/mirror.example.net/nginx-1.0.0.tgz",
+    ]);
+    expect(index.entries.nginx[1].urls).toEqual(["https://dl.example.com/api/v1/remote/r/nginx-0.9.0.tgz", "charts/nginx-0.9.0.tgz"]);
+    expect(index.entries.nginx[1].description).toBe("urls:\n- https://not.a.link/x.tgz\n");
+    expect(index.entries.nginx[0].description).toContain("reverse proxy");
+    expect(body).toContain("# mirror");
+    expect([...links.keys()]).toEqual(["_files/mirror.example.net/nginx-1.0.0.tgz"]);
+    expect(digests.get("nginx-1.0.0.tgz")?.hex).toBe(DIGEST_B);
+    expect(digests.get("_files/mirror.example.net/nginx-1.0.0.tgz")?.hex).toBe(DIGEST_B);
+    expect(digests.get("nginx-0.9.0.tgz")?.hex).toBe(DIGEST_A);
+    expect(digests.get("charts/nginx-0.9.0.tgz")?.hex).toBe(DIGEST_A);
+  });
+
+  it("reads a JSON index.yaml as JSON", () => {
+    const json = JSON.stringify({ apiVersion: "v1", entries: { a: [{ digest: DIGEST_B, urls: ["https://mirror.example.net/a-1.tgz"] }] } });
+    const { body, digests } = rewriteHelmIndex(` ${json}`, ctx);
+    expect(JSON.parse(body).entries.a[0].urls).toEqual(["https://dl.example.com/api/v1/remote/r/_files/mirror.example.net/a-1.tgz"]);
+    expect(digests.get("_files/mirror.example.net/a-1.tgz")?.hex).toBe(DIGEST_B);
+  });
+
+  it("refuses an index whose chart URLs it cannot rewrite safely", () => {
+    const aliased = "entries:\n  a:\n  - urls:\n    - *shared\n";
+    expect(() => rewriteInPieces(helmIndexStream(ctx), [aliased])).toThrow(/anchor, alias or tag/);
+    const flowOverLines = "entries:\n  a:\n  - urls: [https://x.example/a.tgz,\n      https://x.example/b.tgz]\n";
+    expect(() => rewriteInPieces(helmIndexStream(ctx), [flowOverLines])).toThrow(/several lines/);
   });
 });
 
 describe("helm index round trip", () => {
   it("writes untouched values back byte for byte", () => {
-    const { body } = rewriteHelmIndex(INDEX, context("index.yaml", { upstreamBase: "https://elsewhere.example" }));
-    expect(body).toBe(INDEX);
+    const { body } = rewriteHelmIndex(INDEX, ctx);
+    expect(body.replace("https://dl.example.com/api/v1/remote/r/", "https://charts.jetstack.io/")).toBe(INDEX);
   });
 });

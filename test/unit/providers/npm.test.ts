@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { npm, rewriteNpmDocument } from "../../../providers/npm.ts";
-import { context } from "./context.ts";
+import { npm, npmDocumentStream } from "../../../providers/npm.ts";
+import type { RewriteContext } from "../../../providers/types.ts";
+import { context, expectSameInEveryPiece, rewriteInPieces } from "./context.ts";
+
+const rewriteNpmDocument = (body: string, ctx: RewriteContext) => expectSameInEveryPiece(() => npmDocumentStream(ctx), body);
 
 const INTEGRITY_1 = "sha512-" + Buffer.alloc(64, 1).toString("base64");
 const INTEGRITY_2 = "sha512-" + Buffer.alloc(64, 2).toString("base64");
@@ -55,6 +58,21 @@ describe("npm classification", () => {
     ["_files/registry.npmjs.org/x/-/x-1.0.0.tgz", "immutable"],
   ])("%s is %s", (path, kind) => {
     expect(npm.classify(path).kind).toBe(kind);
+  });
+});
+
+describe("npm upstream Accept", () => {
+  it("asks the upstream for the form the cache key names, whatever else the client sent", () => {
+    // Lands on the full-document key (a tie keeps the default), so the upstream is asked for the full document.
+    const mixed = "application/json, application/vnd.npm.install-v1+json";
+    expect(npm.cacheKey("lodash", { accept: mixed })).toBe("lodash");
+    expect(npm.upstreamAccept!("lodash", mixed)).toBe("application/json");
+    const install = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
+    expect(npm.cacheKey("lodash", { accept: install })).toBe("lodash#install-v1");
+    expect(npm.upstreamAccept!("lodash", install)).toBe(install);
+    // Whitespace before `=` is still a q-value: the abbreviated form ranks below the full one here.
+    expect(npm.cacheKey("lodash", { accept: "application/vnd.npm.install-v1+json;q =0.1, application/json" })).toBe("lodash");
+    expect(npm.upstreamAccept!("lodash/-/lodash-4.17.21.tgz", install)).toBeUndefined();
   });
 });
 
@@ -117,6 +135,38 @@ describe("npm packument rewriting", () => {
       algorithm: "sha1",
       hex: "5b8a3a7765dfe001261dde915589e782f8c94d1e",
     });
+  });
+
+  it("passes every other byte through as it was, whitespace and number spelling included", () => {
+    const spaced = JSON.stringify(JSON.parse(PACKUMENT), null, 2).replace('"name": "@acme/widget"', '"name": "@acme/widget", "n": 1.50e3');
+    const { body } = rewriteNpmDocument(spaced, ctx);
+    expect(body.replaceAll("https://dl.example.com/api/v1/remote/r/", "https://registry.npmjs.org/")).toBe(spaced);
+  });
+
+  it("proxies tarballs on other hosts, and on other paths of the registry's host, through recorded _files/ links", () => {
+    const gitlab = context("@acme%2fwidget", { upstreamBase: "https://gitlab.example.com/api/v4/projects/123/packages/npm/" });
+    const elsewhere = PACKUMENT.replace(
+      "https://registry.npmjs.org/@acme/widget/-/widget-1.0.0.tgz",
+      "https://gitlab.example.com/api/v4/projects/999/packages/npm/@acme/widget/-/widget-1.0.0.tgz",
+    ).replace("https://registry.npmjs.org/@acme/widget/-/widget-1.1.0.tgz", "https://cdn.example.net/widget-1.1.0.tgz?sig=abc");
+    const { body, links, digests } = rewriteNpmDocument(elsewhere, gitlab);
+    const doc = JSON.parse(body);
+    const other = "_files/gitlab.example.com/api/v4/projects/999/packages/npm/@acme/widget/-/widget-1.0.0.tgz";
+    expect(doc.versions["1.0.0"].dist.tarball).toBe(`https://dl.example.com/api/v1/remote/r/${other}`);
+    expect(doc.versions["1.1.0"].dist.tarball).toBe("https://dl.example.com/api/v1/remote/r/_files/cdn.example.net/widget-1.1.0.tgz?sig=abc");
+    expect(links).toEqual(
+      new Map([
+        [other, "https://gitlab.example.com/api/v4/projects/999/packages/npm/@acme/widget/-/widget-1.0.0.tgz"],
+        ["_files/cdn.example.net/widget-1.1.0.tgz?sig=abc", "https://cdn.example.net/widget-1.1.0.tgz?sig=abc"],
+      ]),
+    );
+    expect(digests.get("_files/cdn.example.net/widget-1.1.0.tgz?sig=abc")).toEqual({ algorithm: "sha512", hex: "02".repeat(64) });
+  });
+
+  it("refuses a document that is not JSON, or ends early", () => {
+    expect(() => rewriteInPieces(npmDocumentStream(ctx), ["<html>"])).toThrow(/malformed/);
+    expect(() => rewriteInPieces(npmDocumentStream(ctx), [PACKUMENT.slice(0, 100)])).toThrow(/ends early/);
+    expect(() => rewriteInPieces(npmDocumentStream(ctx), ['{"a":1}{'])).toThrow(/malformed/);
   });
 
   it("rewrites packuments and version documents only", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { puppet, rewritePuppetDocument } from "../../../providers/puppet.ts";
+import { requestKey } from "../../../providers/query.ts";
 import { context } from "./context.ts";
 
 const SHA = "d".repeat(64);
@@ -46,13 +47,13 @@ describe("puppet", () => {
     expect(puppet.classify(path).kind).toBe(kind);
   });
 
-  it("keys release lists by their query, in any parameter order", () => {
-    const a = puppet.cacheKey("v3/releases", { accept: null, query: "module=puppetlabs-stdlib&limit=20" });
-    const b = puppet.cacheKey("v3/releases", { accept: null, query: "limit=20&module=puppetlabs-stdlib" });
-    const other = puppet.cacheKey("v3/releases", { accept: null, query: "module=puppetlabs-apt&limit=20" });
-    expect(a).toBe(b);
-    expect(a).not.toBe(other);
-    expect(puppet.cacheKey("v3/files/x.tar.gz", { accept: null, query: "a=1" })).toBe("v3/files/x.tar.gz");
+  it("keys release lists by their query, in any parameter order; archives take none", () => {
+    const key = (path: string, search: string) => requestKey(puppet, path, null, search);
+    const a = key("v3/releases", "?module=puppetlabs-stdlib&limit=20");
+    expect(a).toEqual({ cacheKey: "v3/releases?limit=20&module=puppetlabs-stdlib", search: "?limit=20&module=puppetlabs-stdlib" });
+    expect(key("v3/releases", "?limit=20&module=puppetlabs-stdlib")).toEqual(a);
+    expect(key("v3/releases", "?module=puppetlabs-apt&limit=20").cacheKey).not.toBe(a.cacheKey);
+    expect(key("v3/files/x.tar.gz", "?a=1")).toEqual({ cacheKey: "v3/files/x.tar.gz", search: "" });
   });
 
   it("keeps base-relative file and pagination links, which clients append to the proxy URL", () => {
@@ -72,9 +73,10 @@ describe("puppet", () => {
     const onForge = JSON.parse(rewritePuppetDocument(absolute, ctx).body);
     expect(onForge.results[0].file_uri).toBe("/v3/files/puppetlabs-stdlib-9.4.1.tar.gz");
     expect(onForge.pagination.next).toBe("/v3/releases?module=puppetlabs-stdlib&limit=20&offset=20");
-    const onCdn = rewritePuppetDocument(cdn, { ...ctx, fileHosts: ["cdn.example.net"] });
+    const onCdn = rewritePuppetDocument(cdn, ctx);
     expect(JSON.parse(onCdn.body).results[0].file_uri).toBe("/_files/cdn.example.net/forge/puppetlabs-stdlib-9.4.1.tar.gz");
     expect(onCdn.digests.get("_files/cdn.example.net/forge/puppetlabs-stdlib-9.4.1.tar.gz")?.hex).toBe(SHA);
+    expect(onCdn.links.get("_files/cdn.example.net/forge/puppetlabs-stdlib-9.4.1.tar.gz")).toBe("https://cdn.example.net/forge/puppetlabs-stdlib-9.4.1.tar.gz");
   });
 
   it("rewrites a module document's current release too", () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { fileUpstreamUrl } from "../../../providers/links.ts";
-import { pypi, rewritePypiIndex } from "../../../providers/pypi.ts";
-import { context } from "./context.ts";
+import { pypi, pypiIndexStream } from "../../../providers/pypi.ts";
+import type { RewriteContext } from "../../../providers/types.ts";
+import { context, expectSameInEveryPiece, rewriteInPieces } from "./context.ts";
+
+const rewritePypiIndex = (body: string, ctx: RewriteContext) => expectSameInEveryPiece(() => pypiIndexStream(ctx), body);
 
 const SHA_WHL = "a".repeat(64);
 const SHA_SDIST = "b".repeat(64);
@@ -43,7 +45,6 @@ const PEP691 = JSON.stringify({
 
 const ctx = context("simple/demo-pkg/", {
   upstreamBase: "https://pypi.org",
-  fileHosts: pypi.rewriter!.defaultFileHosts,
   contentType: "text/html; charset=utf-8",
 });
 const WHL_PATH = "_files/files.pythonhosted.org/packages/12/34/demo_pkg-1.0-py3-none-any.whl";
@@ -87,10 +88,17 @@ describe("pypi cache keys", () => {
   it("leaves file paths alone", () => {
     expect(pypi.cacheKey(WHL_PATH, { accept: pip })).toBe(WHL_PATH);
   });
+
+  it("asks the upstream for the form the key names, not what the client sent", () => {
+    expect(pypi.upstreamAccept!("simple/demo-pkg/", pip)).toMatch(/^application\/vnd\.pypi\.simple\.v1\+json,/);
+    expect(pypi.upstreamAccept!("simple/demo-pkg/", "text/html")).toBe("application/vnd.pypi.simple.v1+html, text/html;q=0.9");
+    expect(pypi.upstreamAccept!("simple/demo-pkg/", "application/vnd.pypi.simple.v1+json ; q = 0.5, text/html")).toMatch(/html, text/);
+    expect(pypi.upstreamAccept!(WHL_PATH, pip)).toBeUndefined();
+  });
 });
 
 describe("pypi HTML rewriting (PEP 503)", () => {
-  const { body, digests } = rewritePypiIndex(PEP503, ctx);
+  const { body, digests, links } = rewritePypiIndex(PEP503, ctx);
 
   it("points file links at the proxy over https and keeps the hash fragment", () => {
     expect(body).toContain(`href="https://dl.example.com/api/v1/remote/r/${WHL_PATH}#sha256=${SHA_WHL}"`);
@@ -112,9 +120,13 @@ describe("pypi HTML rewriting (PEP 503)", () => {
     expect(digests.get(`${WHL_PATH}.metadata`)).toEqual({ algorithm: "sha256", hex: SHA_META });
   });
 
-  it("maps the proxied metadata file back to the upstream's, so it is served when advertised", () => {
-    expect(fileUpstreamUrl(`${WHL_PATH}.metadata`, ctx)).toBe(
-      "https://files.pythonhosted.org/packages/12/34/demo_pkg-1.0-py3-none-any.whl.metadata",
+  it("records the upstream URL of every file, and of the advertised metadata, so they are served", () => {
+    expect(links).toEqual(
+      new Map([
+        [WHL_PATH, "https://files.pythonhosted.org/packages/12/34/demo_pkg-1.0-py3-none-any.whl"],
+        [`${WHL_PATH}.metadata`, "https://files.pythonhosted.org/packages/12/34/demo_pkg-1.0-py3-none-any.whl.metadata"],
+        [SDIST_PATH, "https://files.pythonhosted.org/packages/56/78/demo-pkg-0.9.tar.gz"],
+      ]),
     );
   });
 
@@ -128,17 +140,27 @@ describe("pypi HTML rewriting (PEP 503)", () => {
     expect(root.body).toBe('<a href="https://dl.example.com/api/v1/remote/r/simple/demo-pkg/">demo-pkg</a>');
   });
 
-  it("leaves relative links inside the remote and links to unknown hosts as they were", () => {
+  it("leaves relative links inside the remote as they were, and proxies links to any other host", () => {
     const page = `<a href="../../packages/demo-1.0.whl#sha256=${SHA_WHL}">a</a><a href='https://elsewhere.example.net/x.whl'>b</a>`;
     const result = rewritePypiIndex(page, ctx);
-    expect(result.body).toBe(page);
+    expect(result.body).toBe(
+      `<a href="../../packages/demo-1.0.whl#sha256=${SHA_WHL}">a</a><a href="https://dl.example.com/api/v1/remote/r/_files/elsewhere.example.net/x.whl">b</a>`,
+    );
     expect(result.digests.get("packages/demo-1.0.whl")).toEqual({ algorithm: "sha256", hex: SHA_WHL });
-    expect(result.digests.size).toBe(1);
+    expect(result.links).toEqual(new Map([["_files/elsewhere.example.net/x.whl", "https://elsewhere.example.net/x.whl"]]));
+  });
+
+  it("holds an anchor cut across pieces until its end arrives, and nothing else", () => {
+    const stream = pypiIndexStream(ctx);
+    expect(stream.write('<p>x</p><a href="https://files.pythonhosted.org/')).toBe("<p>x</p>");
+    expect(stream.write('a.whl">a</a>')).toBe('<a href="https://dl.example.com/api/v1/remote/r/_files/files.pythonhosted.org/a.whl">a</a>');
+    expect(stream.write("<abbr>")).toBe("<abbr>");
+    expect(stream.end()).toBe("");
   });
 });
 
 describe("pypi JSON rewriting (PEP 691)", () => {
-  const { body, digests } = rewritePypiIndex(PEP691, { ...ctx, contentType: "application/vnd.pypi.simple.v1+json" });
+  const { body, digests, links } = rewritePypiIndex(PEP691, { ...ctx, contentType: "application/vnd.pypi.simple.v1+json" });
   const page = JSON.parse(body);
 
   it("points file URLs at the proxy and keeps the other fields", () => {
@@ -150,8 +172,16 @@ describe("pypi JSON rewriting (PEP 691)", () => {
     expect(page.versions).toEqual(["0.9", "1.0"]);
   });
 
-  it("declares sha256 digests for files and metadata", () => {
+  it("declares sha256 digests for files and metadata, and records their URLs", () => {
     expect(digests.get(SDIST_PATH)).toEqual({ algorithm: "sha256", hex: SHA_SDIST });
     expect(digests.get(`${WHL_PATH}.metadata`)).toEqual({ algorithm: "sha256", hex: SHA_META });
+    expect([...links.keys()]).toEqual([WHL_PATH, `${WHL_PATH}.metadata`, SDIST_PATH]);
+  });
+
+  it("promises metadata for `core-metadata: true` without a digest", () => {
+    const page = JSON.stringify({ files: [{ url: "https://files.pythonhosted.org/a.whl", hashes: {}, "core-metadata": true }] });
+    const result = rewriteInPieces(pypiIndexStream({ ...ctx, contentType: "application/vnd.pypi.simple.v1+json" }), [page]);
+    expect([...result.links.keys()]).toEqual(["_files/files.pythonhosted.org/a.whl", "_files/files.pythonhosted.org/a.whl.metadata"]);
+    expect(result.digests.size).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fileUpstreamUrl } from "../../../providers/links.ts";
+import { emptyFindings } from "../../../providers/links.ts";
 import { rewriteTerraformDocument, rewriteTerraformGet, terraform } from "../../../providers/terraform.ts";
 import { context } from "./context.ts";
 
@@ -18,10 +18,7 @@ const DOWNLOAD = JSON.stringify({
   signing_keys: { gpg_public_keys: [{ key_id: "34365D9472D7468F", ascii_armor: "-----BEGIN PGP PUBLIC KEY BLOCK-----" }] },
 });
 
-const ctx = context(DOWNLOAD_PATH, {
-  upstreamBase: "https://registry.terraform.io",
-  fileHosts: terraform.rewriter!.defaultFileHosts,
-});
+const ctx = context(DOWNLOAD_PATH, { upstreamBase: "https://registry.terraform.io" });
 const PROXY = "https://dl.example.com/api/v1/remote/r";
 
 describe("terraform classification", () => {
@@ -57,7 +54,7 @@ describe("terraform rewriting", () => {
   });
 
   it("points provider download, shasums and signature URLs at the proxy, keeping shasum and keys", () => {
-    const { body, digests } = rewriteTerraformDocument(DOWNLOAD, ctx);
+    const { body, digests, links } = rewriteTerraformDocument(DOWNLOAD, ctx);
     const doc = JSON.parse(body);
     const files = `${PROXY}/_files/releases.hashicorp.com/terraform-provider-random/3.6.0`;
     expect(doc.download_url).toBe(`${files}/terraform-provider-random_3.6.0_linux_amd64.zip`);
@@ -67,7 +64,8 @@ describe("terraform rewriting", () => {
     expect(doc.signing_keys).toEqual(JSON.parse(DOWNLOAD).signing_keys);
     const zip = "_files/releases.hashicorp.com/terraform-provider-random/3.6.0/terraform-provider-random_3.6.0_linux_amd64.zip";
     expect(digests.get(zip)).toEqual({ algorithm: "sha256", hex: SHA });
-    expect(fileUpstreamUrl(zip, ctx)).toBe(JSON.parse(DOWNLOAD).download_url);
+    expect(links.get(zip)).toBe(JSON.parse(DOWNLOAD).download_url);
+    expect(links.size).toBe(3);
   });
 
   it("rewrites network mirror archive URLs and reads zh: hashes", () => {
@@ -91,16 +89,20 @@ describe("terraform rewriting", () => {
   });
 
   it("rewrites X-Terraform-Get, keeping subdirectory and go-getter query", () => {
-    const moduleCtx = { ...ctx, path: "v1/modules/acme/vpc/aws/1.0.0/download", fileHosts: ["codeload.github.com"] };
+    const moduleCtx = { ...ctx, path: "v1/modules/acme/vpc/aws/1.0.0/download" };
+    const findings = emptyFindings();
     expect(terraform.rewriter!.linkHeaders!["x-terraform-get"]).toBe(rewriteTerraformGet);
-    expect(rewriteTerraformGet("https://codeload.github.com/acme/terraform-aws-vpc/tar.gz/v1.0.0//*?archive=tar.gz", moduleCtx)).toBe(
+    expect(rewriteTerraformGet("https://codeload.github.com/acme/terraform-aws-vpc/tar.gz/v1.0.0//*?archive=tar.gz", moduleCtx, findings)).toBe(
       `${PROXY}/_files/codeload.github.com/acme/terraform-aws-vpc/tar.gz/v1.0.0//*?archive=tar.gz`,
     );
-    expect(rewriteTerraformGet("https://registry.terraform.io/archives/vpc-1.0.0.tar.gz", moduleCtx)).toBe(
+    expect(rewriteTerraformGet("https://registry.terraform.io/archives/vpc-1.0.0.tar.gz", moduleCtx, findings)).toBe(
       `${PROXY}/archives/vpc-1.0.0.tar.gz`,
     );
-    expect(rewriteTerraformGet("git::https://github.com/acme/terraform-aws-vpc?ref=v1.0.0", moduleCtx)).toBe(
+    expect(rewriteTerraformGet("git::https://github.com/acme/terraform-aws-vpc?ref=v1.0.0", moduleCtx, findings)).toBe(
       "git::https://github.com/acme/terraform-aws-vpc?ref=v1.0.0",
+    );
+    expect(findings.links).toEqual(
+      new Map([["_files/codeload.github.com/acme/terraform-aws-vpc/tar.gz/v1.0.0", "https://codeload.github.com/acme/terraform-aws-vpc/tar.gz/v1.0.0"]]),
     );
   });
 

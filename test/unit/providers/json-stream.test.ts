@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { JsonRewriteStream, type JsonFrame } from "../../../providers/json-stream.ts";
+import { awkwardSplits } from "./context.ts";
+
+/** Upper-cases every string at `.a[*].b`, and notes the literals and closes it passes. */
+function run(pieces: readonly string[]) {
+  const seen: string[] = [];
+  const path = (frames: readonly JsonFrame[]) => frames.map((frame) => frame.key).join(".");
+  const scanner = new JsonRewriteStream({
+    start: (frames, kind) => (kind === "string" && /^a\.\d+\.b$/.test(path(frames))) || kind === "literal",
+    string: (_frames, value) => value.toUpperCase(),
+    literal: (frames, text) => void seen.push(`${path(frames)}=${text}`),
+    close: (frames) => void seen.push(`close ${path(frames.slice(0, -1))}`),
+  });
+  let out = "";
+  for (const piece of pieces) out += scanner.write(piece);
+  return { out: out + scanner.end(), seen };
+}
+
+describe("streaming JSON scanner", () => {
+  const document = `{"a": [ {"b": "x\\"y\\\\ \\u00e9", "c": "keep \\"b\\": \\"no\\""}, {"b":"é🙂","n":-1.5e3} ], "b": "top", "t": true, "z": null}`;
+
+  it("replaces only the wanted strings and passes every other byte through, however the text is cut", () => {
+    const expected = `{"a": [ {"b": ${JSON.stringify('X"Y\\ É')}, "c": "keep \\"b\\": \\"no\\""}, {"b":"É🙂","n":-1.5e3} ], "b": "top", "t": true, "z": null}`;
+    for (const pieces of awkwardSplits(document)) {
+      const { out, seen } = run(pieces);
+      expect(out).toBe(expected);
+      expect(seen).toEqual(["close a.0", "a.1.n=-1.5e3", "close a.1", "close a", "t=true", "z=null", "close "]);
+    }
+  });
+
+  it("refuses what is not one JSON value", () => {
+    for (const bad of ["", "{", '{"a" 1}', "[1,]x", '{"a":1}}', "nope", '"open']) expect(() => run([bad])).toThrow();
+  });
+});
