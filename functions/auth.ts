@@ -1,6 +1,7 @@
 import type { RemoteConfig } from "./config/schema.ts";
 import type { Env } from "./env.ts";
 import { jsonError } from "./errors.ts";
+import { insideCoordinator } from "./proxy/coordination.ts";
 
 /** What a management token allows: admin = everything, read = GET/HEAD only. */
 export type Access = "admin" | "read";
@@ -86,7 +87,8 @@ export function managementDenied(env: Env, request: Request): Response | null {
  * The docker route uses this to decide on its own registry challenge.
  */
 export function mayReadRemote(remote: RemoteConfig, env: Env, request: Request): boolean {
-  if (!remote.private) return true;
+  // A fill coordinator gets only requests the Worker has already let through (its binding is not public).
+  if (!remote.private || insideCoordinator(env)) return true;
   const token = presentedToken(request);
   if (token === null) return false;
   const tokens = [...remote.read_tokens, ...tokenList(remote.read_tokens_env ? env[remote.read_tokens_env] : undefined)];

@@ -6,6 +6,7 @@ import { breakerOpenFor, upstreamAnswered, upstreamFailed } from "./breaker.ts";
 import { promote, restoreFromRecord, writeIfNewer, type CommitTarget } from "./commit.ts";
 import { contentTypeFor } from "./content-type.ts";
 import { EdgeBlobCache } from "./edge-cache.ts";
+import { DocumentRefused } from "./document-rewrite.ts";
 import { Fill, FillFailed } from "./fill.ts";
 import { coordinatorFor, insideCoordinator, runningFills } from "./coordination.ts";
 import { forgetEntry, hotEntry, keepEntry } from "./hot-entries.ts";
@@ -75,7 +76,7 @@ export async function fetchThrough(ctx: ProxyContext, plan: FetchPlan): Promise<
   const { hit, stored } = await fromStorage(ctx, job);
   if (hit) return recorded(ctx, job, hit);
   // A rewritten document's length is only known once it is rewritten: HEAD fills it like GET.
-  if (job.request.method === "HEAD" && !stored && !job.rewrite) return recorded(ctx, job, await headUpstream(ctx, job));
+  if (job.request.method === "HEAD" && !stored && !job.rewriteBody) return recorded(ctx, job, await headUpstream(ctx, job));
   // With a coordinator, the miss is its business (and its record): requests for the key meet there.
   const coordinator = coordinatorFor(ctx.env);
   if (coordinator) return coordinator.get(coordinator.idFromName(job.indexKey)).fetch(job.request);
@@ -223,7 +224,7 @@ async function judge(ctx: ProxyContext, job: Job, current: StoredEntry | null, f
   if (upstreamFault) noteFailure(ctx, job, `upstream answered ${status}`);
   else ctx.background.run(upstreamAnswered(ctx.stores.state, job.remote, ctx.observer));
   // A document may come as 204 with its content in headers (Terraform's X-Terraform-Get).
-  if (status === 200 || (status === 204 && job.rewrite)) return fetched;
+  if (status === 200 || (status === 204 && job.rewriteBody)) return fetched;
   await fetched.response.body?.cancel();
   if (status === 304 && current) return refreshed(ctx, job, current);
   if ((status === 404 || status === 410) && negativeTtlMs(job) > 0) {
@@ -239,10 +240,10 @@ async function judge(ctx: ProxyContext, job: Job, current: StoredEntry | null, f
  * commits it — unless the copy failed, the blob store could not keep it, or the lease was lost.
  */
 async function store(ctx: ProxyContext, job: Job, lease: Lease, current: StoredEntry | null, fetched: Fetched, respond: Respond): Promise<void> {
-  const source = await bodyToStore(job, fetched);
-  if (source instanceof Error) {
+  const source = bodyToStore(job, fetched);
+  if (source instanceof DocumentRefused) {
     ctx.observer.fetchFailed({ ...job.event, reason: source.message });
-    return respond((await serveStale(ctx, job, current, source.message)) ?? jsonError(502, "UPSTREAM_BAD_DOCUMENT", `${job.remote.name}: ${source.message}`, job.responseHeaders));
+    return respond((await serveStale(ctx, job, current, source.message)) ?? jsonError(502, source.code, `${job.remote.name}: ${source.message}`, job.responseHeaders));
   }
   let storedAt: (key: string | null) => void = () => {};
   const stored = new Promise<string | null>((resolve) => (storedAt = resolve));
@@ -262,7 +263,8 @@ async function store(ctx: ProxyContext, job: Job, lease: Lease, current: StoredE
   });
   const checked = answerWhenChecked(job, source.representation);
   if (insideCoordinator(ctx.env)) runningFills.add(job.indexKey, { fill, representation: source.representation, checked });
-  const answer = checked ? checkedResponse(job, source.representation, fill.tap(undefined, CHECK_BEFORE_ANSWER_BYTES), fill) : null;
+  const stale = current && ((reason: string) => serveStale(ctx, job, current, reason));
+  const answer = checked ? checkedResponse(job, source.representation, fill.tap(undefined, CHECK_BEFORE_ANSWER_BYTES), fill, stale) : null;
   if (!answer) respond(missResponse(job, source.representation, fill.tap.bind(fill)));
   const committed = await fill.done.then(
     (blob: StoredBlob) => commit(ctx, job, lease, current, source, blob),
@@ -272,12 +274,17 @@ async function store(ctx: ProxyContext, job: Job, lease: Lease, current: StoredE
   if (answer) respond(await answer);
 }
 
-/** Small verified files and HEAD are answered once the copy is checked: a mismatch is then a clear 502, not a cut transfer. */
+/**
+ * Answered once the copy is checked and stored: HEAD, index documents (a document that cannot
+ * be rewritten then falls back to the stale copy) and small verified files (a mismatch is then
+ * a clear 502, not a cut transfer). What waits is buffered up to this much, then read back from
+ * the stored copy.
+ */
 const CHECK_BEFORE_ANSWER_BYTES = 8 * 1024 * 1024;
 
 function answerWhenChecked(job: Job, representation: Representation): boolean {
   const { size } = representation;
-  return job.request.method === "HEAD" || (job.verify !== undefined && size !== null && size <= CHECK_BEFORE_ANSWER_BYTES);
+  return job.request.method === "HEAD" || job.rewriteBody !== undefined || (job.verify !== undefined && size !== null && size <= CHECK_BEFORE_ANSWER_BYTES);
 }
 
 /**
@@ -298,7 +305,13 @@ function joinRunning(ctx: ProxyContext, job: Job): Response | Promise<Response> 
 }
 
 /** The whole (small) body waits in its tap until the copy is checked; then it is the answer, or the failure is. */
-async function checkedResponse(job: Job, representation: Representation, body: ReadableStream<Uint8Array>, fill: Fill): Promise<Response> {
+async function checkedResponse(
+  job: Job,
+  representation: Representation,
+  body: ReadableStream<Uint8Array>,
+  fill: Fill,
+  stale?: ((reason: string) => Promise<Response | null>) | null,
+): Promise<Response> {
   try {
     const blob = await fill.done;
     const headers = representationHeaders({ ...representation, size: blob.size, sha256: blob.sha256 }, { source: "remote", disposition: job.dispositionHeader, extra: job.responseHeaders });
@@ -309,22 +322,22 @@ async function checkedResponse(job: Job, representation: Representation, body: R
     return new Response(body, { status: 200, headers });
   } catch (error) {
     const code = error instanceof FillFailed ? error.code : "UPSTREAM_BROKEN";
-    return jsonError(502, code, `${job.remote.name}: ${(error as Error).message}`, job.responseHeaders);
+    const message = (error as Error).message;
+    return (await stale?.(message)) ?? jsonError(502, code, `${job.remote.name}: ${message}`, job.responseHeaders);
   }
 }
 
-/** The body to copy: the upstream's own, or the rewritten document (whose links point back here). */
-async function bodyToStore(job: Job, fetched: Fetched): Promise<Source | Error> {
+/** The body to copy: the upstream's own, or the rewritten document (whose links point back here), streamed. */
+function bodyToStore(job: Job, fetched: Fetched): Source | DocumentRefused {
   const { response } = fetched;
   const representation = upstreamRepresentation(job, response.headers);
-  if (!job.rewrite) return { body: response.body ?? new Blob([]).stream(), representation, fetchedAt: fetched.fetchedAt };
+  if (!job.rewriteBody) return { body: response.body ?? new Blob([]).stream(), representation, fetchedAt: fetched.fetchedAt };
   try {
-    const document = await job.rewrite(await response.text(), response.headers);
-    const bytes = new TextEncoder().encode(document.body);
-    const headers = { ...representation.headers, ...document.headers };
-    return { body: new Blob([bytes]).stream(), representation: { ...representation, size: bytes.byteLength, headers }, fetchedAt: fetched.fetchedAt };
+    const document = job.rewriteBody(response);
+    return { body: document.body, representation: { ...representation, size: null, headers: { ...representation.headers, ...document.headers } }, fetchedAt: fetched.fetchedAt };
   } catch (error) {
-    return new Error(`the upstream document could not be read (${(error as Error).message})`);
+    if (error instanceof DocumentRefused) return error; // over max_document_size by its Content-Length
+    throw error;
   }
 }
 

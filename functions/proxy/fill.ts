@@ -172,6 +172,8 @@ export class Fill {
 function asFillFailure(error: unknown): FillFailed {
   if (error instanceof FillFailed) return error;
   const message = (error as Error).message;
+  // A body that refuses itself (a document that cannot be rewritten) says why in its own code.
+  if (error instanceof Error && "code" in error && typeof error.code === "string") return new FillFailed(error.code, message);
   if ((error as Error).name === "LeaseLost") return new FillFailed("LEASE_LOST", `${message}; another request took over the download`);
   return new FillFailed("UPSTREAM_BROKEN", `the upstream transfer failed (${message})`);
 }

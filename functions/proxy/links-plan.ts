@@ -41,14 +41,6 @@ export async function withLinks(plan: FetchPlan, provider: Provider, path: Remot
     // The body depends on Accept (PyPI HTML/JSON, npm abbreviated) and on what the base was built from.
     responseHeaders: { ...plan.responseHeaders, vary: ["Accept", ...context.proxyBase.vary].join(", ") },
     rewriteBody,
-    // The text form the fill calls today; rewriteBody replaces it once the fill streams documents.
-    rewrite: async (text, upstreamHeaders) => {
-      const headers = new Headers(upstreamHeaders);
-      headers.delete("content-length"); // of the bytes as sent, not of the decoded text
-      headers.delete("content-encoding");
-      const rewritten = rewriteBody(new Response(text, { headers }));
-      return { body: await new Response(rewritten.body).text(), headers: rewritten.headers };
-    },
   };
 }
 

@@ -37,21 +37,12 @@ export interface FetchPlan {
   /** Upstream response headers (lower-case) kept with the entry and replayed on hits (e.g. docker-content-digest). */
   replayHeaders?: string[];
   /**
-   * Index documents whose links must point back at the proxy: the decoded upstream text in,
-   * the text to store and serve out.
-   */
-  rewrite?: (text: string, upstreamHeaders: Headers) => Promise<RewrittenDocument>;
-  /**
-   * The same rewrite in streaming form, for the fill to use instead of `rewrite`: the upstream
-   * response in (Content-Encoding already decoded), the rewritten body out (document-rewrite.ts).
+   * Index documents whose links must point back at the proxy: the upstream response in
+   * (Content-Encoding already decoded), the rewritten body out, streamed (document-rewrite.ts).
+   * A document is answered once it is rewritten and stored, so a failure can fall back to the
+   * stale copy.
    */
   rewriteBody?: (upstream: Response) => RewrittenBody;
-}
-
-export interface RewrittenDocument {
-  body: string;
-  /** Response headers stored and replayed with the document (links rewritten, e.g. X-Terraform-Get). */
-  headers?: Record<string, string>;
 }
 
 /** What planning needs besides the remote and the path. */

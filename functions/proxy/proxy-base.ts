@@ -56,7 +56,8 @@ export function clientOrigin(request: Request, env: Env): { scheme: "http" | "ht
 function requestOrigin(request: Request, env: Env): { scheme: "http" | "https"; host: string } {
   const url = new URL(request.url);
   const forwardedProto = trustsForwarded(env) ? firstValue(request.headers.get("x-forwarded-proto"))?.toLowerCase() : undefined;
-  const own = url.protocol === "https:" ? "https" : "http";
+  // Without a forwarded scheme, PUBLIC_URL's says how clients reach the proxy (TLS ends in front of it).
+  const own = (configuredPublicUrl(env) ?? url).protocol === "https:" ? "https" : "http";
   const scheme = forwardedProto === "http" || forwardedProto === "https" ? forwardedProto : own;
   return { scheme, host: requestHost(request, env) };
 }

@@ -101,10 +101,12 @@ async function registryAnswer(response: Response, parsed: RegistryPath): Promise
     }
     return response;
   }
-  const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
-  const message = body?.error?.message ?? `the proxy answered ${response.status}`;
+  const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string }; errors?: unknown[] } | null;
   const headers = new Headers(response.headers);
   headers.delete("content-length");
+  // Already in the registry's format (the fill coordinator runs this route too): as it is.
+  if (Array.isArray(body?.errors)) return Response.json(body, { status: response.status, headers });
+  const message = body?.error?.message ?? `the proxy answered ${response.status}`;
   const code = registryCode(body?.error?.code, parsed);
   return Response.json(registryError(code, message), { status: response.status, headers });
 }

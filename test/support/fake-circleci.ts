@@ -28,7 +28,8 @@ interface FakeProject {
  * (`/project/:vcs/:org/:repo[/tree/:branch]` with limit, offset, filter), artifact lists
  * (v1.1 array; v2 `{ items, next_page_token }`), `latest/artifacts`, v2 pipelines →
  * workflows → jobs, and artifact downloads under `/output/` that need the token for private
- * projects. Tests change its data, make it rate-limit, or stop it.
+ * projects — on a host of their own, as CircleCI's artifact URLs are (`*.circle-artifacts.com`,
+ * not the API's host). Tests change its data, make it rate-limit, or stop it.
  */
 export class FakeCircleCI {
   readonly token = `circle-${createHash("sha256").update(String(Math.random())).digest("hex").slice(0, 24)}`;
@@ -39,6 +40,7 @@ export class FakeCircleCI {
   pageSize = 2;
   #projects = new Map<string, FakeProject>();
   readonly #server = new LoopbackServer((req, res) => this.#handle(req, res));
+  readonly #artifactHost = new LoopbackServer((req, res) => this.#handle(req, res, "artifacts"));
 
   get url(): string {
     return this.#server.url;
@@ -65,13 +67,13 @@ export class FakeCircleCI {
   }
 
   async start(): Promise<this> {
-    await this.#server.start();
+    await Promise.all([this.#server.start(), this.#artifactHost.start()]);
     return this;
   }
 
-  /** Down: connections refused until started again (on the same port). */
-  stop(): Promise<void> {
-    return this.#server.stop();
+  /** Down: connections refused until started again (on the same ports). */
+  async stop(): Promise<void> {
+    await Promise.all([this.#server.stop(), this.#artifactHost.stop()]);
   }
 
   #project(org: string, repo: string): FakeProject {
@@ -80,7 +82,7 @@ export class FakeCircleCI {
     return project;
   }
 
-  #handle(req: IncomingMessage, res: ServerResponse): void {
+  #handle(req: IncomingMessage, res: ServerResponse, host: "api" | "artifacts" = "api"): void {
     const url = new URL(req.url ?? "/", "http://fake");
     const token = header(req, "circle-token");
     this.requests.push({ path: url.pathname, query: url.search, token });
@@ -88,7 +90,7 @@ export class FakeCircleCI {
       return json(res, 429, { message: "Rate limit exceeded" }, { "retry-after": this.rateLimitRetryAfter });
     }
     const segments = url.pathname.split("/").slice(1).map(decodeURIComponent);
-    if (segments[0] === "output") return this.#download(res, segments.slice(1), token);
+    if (host === "artifacts") return segments[0] === "output" ? this.#download(res, segments.slice(1), token) : json(res, 404, { message: "Not found" });
     if (token !== undefined && token !== this.token) return json(res, 401, { message: "Invalid token provided." });
     const authorized = token === this.token;
     const [api, version, ...rest] = segments;
@@ -232,7 +234,7 @@ export class FakeCircleCI {
     if (project.expired.has(build.number)) return [];
     return Object.keys(build.artifacts ?? {}).map((path) => ({
       path,
-      url: `${this.url}/output/job/${project.org}/${project.repo}/${build.number}/artifacts/0/${path.split("/").map(encodeURIComponent).join("/")}`,
+      url: `${this.#artifactHost.url}/output/job/${project.org}/${project.repo}/${build.number}/artifacts/0/${path.split("/").map(encodeURIComponent).join("/")}`,
     }));
   }
 
