@@ -5,6 +5,8 @@
  * decodes and re-encodes it: the runtime's own share of the memory and time.
  */
 import { rewriteDocument } from "../functions/proxy/document-rewrite.ts";
+// wrangler.toml binds FILLS to this class: every entrypoint built with it must export it.
+export { FillCoordinator } from "../functions/fills/coordinator.ts";
 import { npm } from "../providers/npm.ts";
 
 export default {
