@@ -64,7 +64,7 @@ export class Origin {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { pathname: path, search } = new URL(req.url ?? "/", "http://origin");
+    const { pathname: path, search } = new URL(`http://origin${req.url ?? "/"}`);
     this.requests.push({ method: req.method ?? "GET", path, search, headers: req.headers });
     if (this.failWith !== null) return void res.writeHead(this.failWith).end("origin failure");
     // A file served for `path?query` answers that query only; one served for `path`, any query
