@@ -52,7 +52,7 @@ app.use(async (c, next) => {
   if (redispatched.has(c.req.raw) || insideCoordinator(c.env)) return next();
   const remote = remoteForHost((await currentRemotes(c.var.stores)).values(), requestHost(c.req.raw, c.env));
   const url = new URL(c.req.url);
-  const path = remote && canonicalPath(remote, url.pathname);
+  const path = remote && canonicalPath(remote, url.pathname, { ui: c.env.UI_ON_MAPPED_HOSTS === "true" });
   if (!path) return next();
   url.pathname = path;
   const request = new Request(url, c.req.raw);
