@@ -83,7 +83,7 @@ export class MemoryBlobStore implements BlobStore {
   async ping(): Promise<void> {}
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
+export function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
   let offset = 0;
   for (const chunk of chunks) {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { CONFIG_VERSION_KEY, currentRemotes } from "../../functions/config/cache.ts";
 import { indexKey } from "../../functions/proxy/index-entry.ts";
 import { UpstreamError } from "../../functions/proxy/upstream.ts";
-import { bodyOf, concat, Engine, randomBytes, sha256, sleep } from "./harness.ts";
+import { concat } from "../../infra/blob/memory.ts";
+import { bodyOf, Engine, randomBytes, sha256, sleep } from "./harness.ts";
 
 const MiB = 1024 * 1024;
 
@@ -26,7 +27,7 @@ describe("a slow client", () => {
 
     // The slow client then gets the rest from the stored copy: complete and correct.
     const rest = await bodyOf(new Response(new ReadableStream({ pull: async (c) => { const { done, value } = await reader.read(); if (done) c.close(); else c.enqueue(value); } })));
-    expect(await sha256(concat(first.value!, rest))).toBe(await sha256(file));
+    expect(await sha256(concat([first.value!, rest]))).toBe(await sha256(file));
     expect(engine.origin.count("big.bin")).toBe(1);
   });
 
