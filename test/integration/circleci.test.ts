@@ -22,12 +22,13 @@ describe("circleci artifacts", () => {
     await circle.start();
     circle
       .project("acme", "handbook")
-      // Pipeline 100: the build job stored artifacts, the deploy job after it stored none.
+      // Pipeline 100: the build job stored the handbook; the deploy job after it stored only its
+      // own log, so only the file itself tells `latest` to pass it by (has_artifacts is true).
       .build("acme", "handbook", {
         number: 100,
         artifacts: { "handbook.pdf": pdf, "dist/app.zip": zip, "docs/nested/guide.txt": "read me\n", "site/index.html": "<script>alert(1)</script>" },
       })
-      .build("acme", "handbook", { number: 101, pipeline: 100 })
+      .build("acme", "handbook", { number: 101, pipeline: 100, artifacts: { "deploy.log": "deployed\n" } })
       // A newer failed build that did store the file.
       .build("acme", "handbook", { number: 102, status: "failed", artifacts: { "handbook.pdf": "broken" } })
       // A newer build on another branch.
@@ -80,7 +81,7 @@ describe("circleci artifacts", () => {
   it("resolves latest to the newest successful build on the branch that has the artifact", async () => {
     const response = await fetch(url("v1", "acme/handbook/latest/handbook.pdf"));
     expect(response.status).toBe(200);
-    // 101 (no artifacts), 102 (failed) and 103 (another branch) are newer.
+    // 101 (successful, with artifacts, but not this one), 102 (failed) and 103 (another branch) are newer.
     expect(response.headers.get("x-circleci-build")).toBe("100");
     expect(await response.text()).toBe(pdf);
 
@@ -159,7 +160,7 @@ describe("circleci artifacts", () => {
   });
 
   describe("API v2 (pipelines → workflows → jobs, paginated)", () => {
-    it("resolves latest past a deploy job without artifacts and a failed pipeline", async () => {
+    it("resolves latest past a deploy job without this artifact and a failed pipeline", async () => {
       const response = await fetch(url("v2", "acme/handbook/latest/handbook.pdf"));
       expect(response.status).toBe(200);
       expect(response.headers.get("x-circleci-build")).toBe("100");
