@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { json } from "../support/http.ts";
 import { startTestStack, type TestStack } from "../support/stack.ts";
@@ -40,12 +42,28 @@ it("applies the remotes file at every start without undoing remotes made through
 
 it("refuses an invalid file as a whole and keeps what was there", async () => {
   await stack.stop();
-  await expect(stack.restart({ tools: { base_url: "https://tools.example.org" }, broken: { base_url: "nope" } })).rejects.toThrow(
-    /remote 'broken': key 'base_url'/,
-  );
-  stack = await stack.restart({ tools: { base_url: "https://tools.example.org", description: "added to the file" } });
-  expect(await remoteNames()).toEqual(["mirror: from the API", "tools: added to the file"]);
+  // Applied in part, this file would drop tools' description and add a remote named 'fine'.
+  await expect(
+    stack.restart({ tools: { base_url: "https://tools.example.org" }, fine: { base_url: "https://fine.example.org" }, broken: { base_url: "nope" } }),
+  ).rejects.toThrow(/remote 'broken': key 'base_url'/);
+  try {
+    // Read right after the refused start, before any later start applies a file again.
+    expect(await storedRemotes(stack.dataDir)).toEqual(["mirror: from the API", "tools: added to the file"]);
+  } finally {
+    stack = await stack.restart({ tools: { base_url: "https://tools.example.org", description: "added to the file" } });
+  }
 });
+
+/** The remotes in the stopped stack's embedded database, read directly. */
+async function storedRemotes(dataDir: string): Promise<string[]> {
+  const db = await PGlite.create(join(dataDir, "pglite"));
+  try {
+    const { rows } = await db.query<{ name: string; description: string }>("SELECT name, config->>'description' AS description FROM remotes ORDER BY name");
+    return rows.map((r) => `${r.name}: ${r.description}`);
+  } finally {
+    await db.close();
+  }
+}
 
 it("refuses an oversized management body with 413 and stores nothing", async () => {
   const huge = await fetch(`${stack.url}/api/v2/remotes/huge`, {
