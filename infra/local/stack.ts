@@ -75,7 +75,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ],
       }),
     );
-    const url = (await worker.ready).toString().replace(/\/$/, "");
+    const ready = (await worker.ready).toString().replace(/\/$/, "");
+    // For a HOST that is not a loopback name, Miniflare's ready URL is an extra local socket of
+    // its own: the address users were told to use is HOST:PORT.
+    const host = options.host ?? "127.0.0.1";
+    const url = options.port ? `http://${host.includes(":") ? `[${host}]` : host}:${options.port}` : ready;
     log(`artifactapi-edge listening on ${url} (${prepared.backends.join(", ")}; ${prepared.remotes.length} remotes)`);
     const maintenance = scheduleMaintenance(url, prepared.bindings.ADMIN_TOKEN, log);
     return {
