@@ -182,6 +182,25 @@ describe("docker registry API", () => {
     expect([origin.count(path, "GET"), origin.count(path, "HEAD")]).toEqual([2, 2]);
   });
 
+  it("refreshes an expired tag list with a conditional GET: 304 keeps the copy, a new tag replaces it", async () => {
+    const path = "/v2/fake/img/tags/list";
+    const list = (tags: string[]) => origin.serve(path, { body: JSON.stringify({ name: "fake/img", tags }), contentType: "application/json" });
+    const tags = async () => ((await (await fetch(url("fake", "fake/img/tags/list"))).json()) as { tags: string[] }).tags;
+    list(["1"]);
+    expect(await tags()).toEqual(["1"]);
+    await sleep(1100);
+    const unchanged = await fetch(url("fake", "fake/img/tags/list"));
+    expect(unchanged.headers.get("x-artifact-source")).toBe("cache");
+    expect(await unchanged.json()).toEqual({ name: "fake/img", tags: ["1"] });
+    const revalidation = origin.requests.filter((r) => r.path === path).at(-1)!;
+    expect([revalidation.method, revalidation.headers["if-none-match"]]).toEqual(["GET", expect.stringMatching(/^"/)]);
+
+    list(["1", "2"]);
+    await sleep(1100);
+    expect(await tags()).toEqual(["1", "2"]);
+    expect(origin.count(path, "GET")).toBe(3);
+  });
+
   it("serves a hostname mapped to the remote without the remote segment", async () => {
     const root = await fetch(`${stack.url}/v2/`, { headers: { "x-forwarded-host": host } });
     expect(root.status).toBe(200);
