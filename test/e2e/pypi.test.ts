@@ -19,14 +19,19 @@ const HTML_INDEX_HOST = "html-index.example.org";
 /**
  * pip against the proxy, shaped like pypi.org: the index on one host, the files on another that
  * the remote is not told about (every file an index links is proxied), both real loopback
- * servers the Worker reaches under public-looking names. pip asks for PEP 691 JSON first; a
- * second remote's upstream answers PEP 503 HTML only.
+ * servers the Worker reaches under public-looking names. Like a real index it answers
+ * conditional requests (ETag, or only Last-Modified as a static tree does) and redirects a file
+ * it links on its own host to the file host. pip asks for PEP 691 JSON first; a second remote's
+ * upstream answers PEP 503 HTML only; a third is the first made private.
  */
 describe("pypi through the proxy with pip", () => {
   const index = new Origin();
   const files = new Origin();
   const remote = uniqueName("pypi");
   const htmlRemote = uniqueName("pypi-html");
+  /** The same index as a private remote: pip sends the read token as its Basic-auth password. */
+  const privateRemote = uniqueName("pypi-private");
+  const readToken = `read-${createHash("sha256").update(privateRemote).digest("hex").slice(0, 16)}`;
   let work: string;
   let stack: TestStack;
   let wheel: Buffer;
@@ -35,11 +40,12 @@ describe("pypi through the proxy with pip", () => {
   const simple = (name = remote) => `${stack.url}/api/v1/remote/${name}/simple/`;
   const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
-  /** pip with this machine's configuration neutralised: only the proxy is an index. */
-  const pip = async (python: string, args: string[], name = remote) => {
+  /** pip with this machine's configuration neutralised: only the proxy is an index (with `password` as its Basic-auth password). */
+  const pip = async (python: string, args: string[], name = remote, password?: string) => {
     const env: NodeJS.ProcessEnv = { ...process.env, PIP_CONFIG_FILE: "/dev/null", PIP_DISABLE_PIP_VERSION_CHECK: "1" };
     for (const variable of ["PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX"]) delete env[variable];
-    return run(python, ["-m", "pip", ...args, "--no-cache-dir", "--index-url", simple(name)], { env, timeout: 90_000 });
+    const indexUrl = password === undefined ? simple(name) : simple(name).replace("://", `://__token__:${password}@`);
+    return run(python, ["-m", "pip", ...args, "--no-cache-dir", "--no-input", "--index-url", indexUrl], { env, timeout: 90_000 });
   };
 
   beforeAll(async () => {
@@ -48,18 +54,20 @@ describe("pypi through the proxy with pip", () => {
     wheel = await readFile(join(work, "demo_lib-1.0.0-py3-none-any.whl"));
     sdist = await readFile(join(work, "demo_app-2.0.0.tar.gz"));
     const fileUrl = (name: string) => `https://${FILES_HOST}/packages/${name}`;
-    const project = (name: string, file: string, digest: string) => {
+    const project = (name: string, file: string, digest: string, url = fileUrl(file)) => {
       index.serve(`/simple/${name}/`, {
-        body: `<!DOCTYPE html><html><body><a href="${fileUrl(file)}#sha256=${digest}" data-requires-python="&gt;=3.8">${file}</a></body></html>`,
+        body: `<!DOCTYPE html><html><body><a href="${url}#sha256=${digest}" data-requires-python="&gt;=3.8">${file}</a></body></html>`,
         contentType: "text/html",
       });
       index.serve(`/json/simple/${name}/`, {
-        body: JSON.stringify({ meta: { "api-version": "1.0" }, name, files: [{ filename: file, url: fileUrl(file), hashes: { sha256: digest } }] }),
+        body: JSON.stringify({ meta: { "api-version": "1.0" }, name, files: [{ filename: file, url, hashes: { sha256: digest } }] }),
         contentType: PYPI_JSON,
       });
     };
     project("demo-lib", "demo_lib-1.0.0-py3-none-any.whl", sha256(wheel));
-    project("demo-app", "demo_app-2.0.0.tar.gz", sha256(sdist));
+    // Linked on the index's own host, which redirects to the file host (as pypi.org's /packages/ URLs do).
+    project("demo-app", "demo_app-2.0.0.tar.gz", sha256(sdist), `http://${INDEX_HOST}/packages/demo_app-2.0.0.tar.gz`);
+    index.redirect("/packages/demo_app-2.0.0.tar.gz", fileUrl("demo_app-2.0.0.tar.gz"));
     // An index that declares a digest its file does not have.
     project("bad-lib", "bad_lib-1.0.0-py3-none-any.whl", "0".repeat(64));
     files
@@ -76,15 +84,20 @@ describe("pypi through the proxy with pip", () => {
       const wantsJson = target.hostname === INDEX_HOST && (request.headers.get("accept") ?? "").trim().startsWith(PYPI_JSON);
       const path = wantsJson && target.pathname.startsWith("/simple/") ? `/json${target.pathname}` : target.pathname;
       const headers: Record<string, string> = { accept: request.headers.get("accept") ?? "*/*" };
-      const authorization = request.headers.get("authorization");
-      if (authorization) headers.authorization = authorization;
-      const response = await fetch(`${origin.url}${path}`, { method: request.method, headers });
-      return new Response(await response.arrayBuffer(), { status: response.status, headers: response.headers });
+      for (const name of ["authorization", "if-none-match", "if-modified-since"]) {
+        const value = request.headers.get(name);
+        if (value) headers[name] = value;
+      }
+      // Redirects go back to the Worker, which follows them itself.
+      const response = await fetch(`${origin.url}${path}`, { method: request.method, headers, redirect: "manual" });
+      const body = response.status === 304 || request.method === "HEAD" ? null : await response.arrayBuffer();
+      return new Response(body, { status: response.status, headers: response.headers });
     };
     stack = await startTestStack({
       remotes: {
         [remote]: { base_url: `http://${INDEX_HOST}`, package: "pypi", mutable_ttl: 1, auth: { type: "bearer", token: "index-token" } },
         [htmlRemote]: { base_url: `http://${HTML_INDEX_HOST}`, package: "pypi", mutable_ttl: 1 },
+        [privateRemote]: { base_url: `http://${INDEX_HOST}`, package: "pypi", private: true, read_tokens: [readToken] },
       },
       // The HTML check below sends X-Forwarded-* as the load balancer in front would.
       env: { TRUST_FORWARDED: "true" },
@@ -127,9 +140,63 @@ describe("pypi through the proxy with pip", () => {
     // Each remote fetched each file once: the HTML remote's links are its own _files/ paths.
     expect(files.count("/packages/demo_lib-1.0.0-py3-none-any.whl")).toBe(2);
     expect(files.count("/packages/demo_app-2.0.0.tar.gz")).toBe(2);
-    // The remote's credentials go to its index, never to the file host its pages link to.
+    // The sdist's link is on the index host: fetched there, and followed to the file host.
+    expect(index.count("/packages/demo_app-2.0.0.tar.gz")).toBe(2);
+    // The remote's credentials go to its index, never to the file host its pages link to or redirect to.
     expect(index.requests.filter((r) => r.path.startsWith("/json/")).every((r) => r.headers.authorization === "Bearer index-token")).toBe(true);
     expect(files.requests.some((r) => r.headers.authorization !== undefined)).toBe(false);
+  });
+
+  it("revalidates expired index pages with a conditional GET: ETag, or Last-Modified alone; 304 keeps the page", async () => {
+    const page = (name: string) => fetch(`${simple()}${name}/`, { headers: { accept: PYPI_JSON } });
+    const last = (path: string) => index.requests.filter((r) => r.path === path).at(-1)!;
+    // A page as a static tree serves it: Last-Modified, no ETag.
+    const staticPage = (version: string, modified: string) =>
+      index.serve("/json/simple/static-lib/", {
+        body: JSON.stringify({ meta: { "api-version": "1.0" }, name: "static-lib", files: [], versions: [version] }),
+        contentType: PYPI_JSON,
+        noEtag: true,
+        headers: { "last-modified": modified },
+      });
+    staticPage("1.0", "Mon, 02 Nov 2026 10:00:00 GMT");
+    const stored = await (await page("demo-lib")).text();
+    await (await page("static-lib")).arrayBuffer();
+    await sleep(1_200); // both past mutable_ttl
+
+    const byTag = await page("demo-lib");
+    expect(byTag.headers.get("x-artifact-source")).toBe("cache");
+    expect(await byTag.text()).toBe(stored);
+    expect(last("/json/simple/demo-lib/").headers["if-none-match"]).toMatch(/^"/);
+    const byDate = await page("static-lib");
+    expect(byDate.headers.get("x-artifact-source")).toBe("cache");
+    expect(((await byDate.json()) as { versions: string[] }).versions).toEqual(["1.0"]);
+    expect(last("/json/simple/static-lib/").headers).toMatchObject({ "if-modified-since": "Mon, 02 Nov 2026 10:00:00 GMT" });
+    expect(last("/json/simple/static-lib/").headers["if-none-match"]).toBeUndefined();
+
+    // A newer page (a release) is served once the stored one expires.
+    staticPage("1.1", "Tue, 03 Nov 2026 12:00:00 GMT");
+    await sleep(1_200);
+    const released = await page("static-lib");
+    expect(released.headers.get("x-artifact-source")).toBe("remote");
+    expect(((await released.json()) as { versions: string[] }).versions).toEqual(["1.1"]);
+  });
+
+  it("serves a private remote to pip with its read token as the Basic-auth password, and to no one else", async () => {
+    const downloads = join(work, "download-private");
+    await pip("python3", ["download", "--no-deps", "--dest", downloads, "demo-lib"], privateRemote, readToken);
+    expect(await readdir(downloads)).toEqual(["demo_lib-1.0.0-py3-none-any.whl"]);
+    const refused = async (password?: string) => {
+      try {
+        // -vv: pip names the index's 401 only at debug level.
+        await pip("python3", ["download", "-vv", "--no-deps", "--dest", join(work, "download-refused"), "demo-lib"], privateRemote, password);
+      } catch (error) {
+        const { stdout, stderr } = error as { stdout: string; stderr: string };
+        return stdout + stderr;
+      }
+      throw new Error(`pip downloaded from ${privateRemote} with password ${password}`);
+    };
+    expect(await refused()).toMatch(/401 Client Error: Unauthorized/);
+    expect(await refused("wrong")).toMatch(/401 Client Error: Unauthorized/);
   });
 
   it("serves the PEP 691 JSON form with links through the proxy and the declared hashes intact", async () => {

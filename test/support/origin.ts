@@ -16,6 +16,8 @@ export interface OriginFile {
   delayMs?: number;
   status?: number;
   headers?: Record<string, string>;
+  /** Send no ETag, only Last-Modified (as a static file server such as Python's http.server does). */
+  noEtag?: boolean;
 }
 
 /**
@@ -75,15 +77,14 @@ export class Origin {
 
     const raw = Buffer.from(file.body);
     const body = file.gzip ? gzipSync(raw) : raw;
-    const etag = `"${raw.length}-${raw.subarray(0, 16).toString("hex")}"`;
     const headers: Record<string, string> = {
       "content-type": file.contentType ?? "application/octet-stream",
       "last-modified": "Tue, 03 Nov 2026 10:00:00 GMT",
-      etag,
+      ...(file.noEtag ? {} : { etag: `"${raw.length}-${raw.subarray(0, 16).toString("hex")}"` }),
       ...file.headers,
     };
     if (file.gzip) headers["content-encoding"] = "gzip";
-    if (req.headers["if-none-match"] === etag) return void res.writeHead(304, headers).end();
+    if (notModified(req, headers)) return void res.writeHead(304, headers).end();
     if (!file.chunked) headers["content-length"] = String(body.length);
     res.writeHead(file.status ?? 200, headers);
     if (req.method === "HEAD") return void res.end();
@@ -106,4 +107,13 @@ function decodePath(path: string): string {
   } catch {
     return path;
   }
+}
+
+/** RFC 9110's conditional GET: If-None-Match against the ETag sent; else If-Modified-Since against Last-Modified. */
+function notModified(req: IncomingMessage, headers: Record<string, string>): boolean {
+  const ifNoneMatch = req.headers["if-none-match"];
+  if (ifNoneMatch !== undefined) return headers.etag !== undefined && ifNoneMatch.split(",").some((tag) => tag.trim() === headers.etag);
+  const since = Date.parse(req.headers["if-modified-since"] ?? "");
+  const modified = Date.parse(headers["last-modified"] ?? "");
+  return !Number.isNaN(since) && !Number.isNaN(modified) && modified <= since;
 }
