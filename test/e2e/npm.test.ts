@@ -22,13 +22,16 @@ interface Lockfile {
  */
 describe("npm through the proxy with npm and verdaccio", () => {
   const remote = uniqueName("npm");
+  /** The same upstream as a private remote: npm sends `_auth` (user:read token) as Basic auth. */
+  const privateRemote = uniqueName("npm-private");
+  const readToken = `read-${createHash("sha256").update(privateRemote).digest("hex").slice(0, 16)}`;
   let work: string;
   let verdaccio: Verdaccio | null = null;
   let upstream: string;
   let stack: TestStack;
   const published = new Map<string, Buffer>();
 
-  const registry = () => `${stack.url}/api/v1/remote/${remote}/`;
+  const registry = (name = remote) => `${stack.url}/api/v1/remote/${name}/`;
 
   const npm = (cwd: string, args: string[], userconfig: string) => cleanNpm(cwd, args, { userconfig, globalconfig: join(work, "empty-npmrc") });
 
@@ -52,7 +55,10 @@ describe("npm through the proxy with npm and verdaccio", () => {
     }
 
     stack = await startTestStack({
-      remotes: { [remote]: { base_url: upstream, package: "npm", allow_private_network: true, mutable_ttl: 1 } },
+      remotes: {
+        [remote]: { base_url: upstream, package: "npm", allow_private_network: true, mutable_ttl: 1 },
+        [privateRemote]: { base_url: upstream, package: "npm", allow_private_network: true, private: true, read_tokens: [readToken] },
+      },
     });
   });
 
@@ -63,13 +69,13 @@ describe("npm through the proxy with npm and verdaccio", () => {
   });
 
   /** A new project and a new, empty npm cache: everything comes from the registry. */
-  const install = async (round: string): Promise<Lockfile> => {
+  const install = async (round: string, from = registry(), npmrc = ""): Promise<Lockfile> => {
     const project = join(work, `project-${round}`);
     await mkdir(project, { recursive: true });
     await writeFile(join(project, "package.json"), JSON.stringify({ name: `app-${round}`, version: "1.0.0", private: true, dependencies: { "demo-greeter": "1.0.0" } }));
     const rc = join(project, ".npmrc-test");
-    await writeFile(rc, "");
-    await npm(project, ["install", "--registry", registry(), "--cache", join(work, `cache-${round}`), "--prefer-online"], rc);
+    await writeFile(rc, npmrc);
+    await npm(project, ["install", "--registry", from, "--cache", join(work, `cache-${round}`), "--prefer-online"], rc);
     const { stdout } = await run(process.execPath, ["-e", "console.log(require('demo-greeter'))"], { cwd: project });
     expect(stdout.trim()).toBe("hello, npm");
     return JSON.parse(await readFile(join(project, "package-lock.json"), "utf8")) as Lockfile;
@@ -89,6 +95,15 @@ describe("npm through the proxy with npm and verdaccio", () => {
 
   it("installs a package and its scoped dependency through the proxy, integrity intact", async () => {
     expectLockThroughProxy(await install("online"));
+  });
+
+  it("installs from a private remote with the read token as the Basic-auth password, and refuses without it", async () => {
+    // npm's per-registry credentials, keyed by the registry URL without its scheme.
+    const credentials = (password: string) => `${registry(privateRemote).replace(/^http:/, "")}:_auth=${Buffer.from(`ci:${password}`).toString("base64")}\n`;
+    const lock = await install("private", registry(privateRemote), credentials(readToken));
+    expect(lock.packages["node_modules/@demo/util"]!.resolved).toBe(`${registry(privateRemote)}@demo/util/-/util-1.0.0.tgz`);
+    await expect(install("private-anonymous", registry(privateRemote))).rejects.toThrow(/E401/);
+    await expect(install("private-wrong", registry(privateRemote), credentials("wrong"))).rejects.toThrow(/E401/);
   });
 
   it("caches the abbreviated and the full packument under different keys", async () => {

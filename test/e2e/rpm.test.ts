@@ -19,6 +19,9 @@ const PACKAGE = "proxy-hello";
 describe("rpm through the proxy with dnf", () => {
   const origin = new Origin();
   const remote = uniqueName("rpm");
+  /** The same repository as a private remote: dnf sends its repo's username/password as Basic auth. */
+  const privateRemote = uniqueName("rpm-private");
+  const readToken = `read-${sha256(privateRemote).slice(0, 16)}`;
   let work: string;
   let repo: string;
   let stack: TestStack;
@@ -54,7 +57,7 @@ describe("rpm through the proxy with dnf", () => {
   };
 
   /** dnf into a new, empty installroot with only the proxy as a repository; returns the downloaded files. */
-  const dnfDownload = async (spec: string) => {
+  const dnfDownload = async (spec: string, from = remote, credentials: string[] = []) => {
     const root = await mkdtemp(join(work, "installroot-"));
     const destination = join(root, "downloads");
     const config = join(root, "dnf.conf");
@@ -64,7 +67,8 @@ describe("rpm through the proxy with dnf", () => {
       ["--installroot", root],
       ["--releasever", "1"],
       [`--setopt=reposdir=${join(root, "no-repos")}`],
-      [`--repofrompath=proxied,${stack.url}/api/v1/remote/${remote}/`],
+      [`--repofrompath=proxied,${stack.url}/api/v1/remote/${from}/`],
+      credentials,
       ["--nogpgcheck", "--downloadonly", "--destdir", destination, "-y", "install", spec],
     ].flat();
     try {
@@ -90,7 +94,8 @@ describe("rpm through the proxy with dnf", () => {
     await mkdir(join(repo, "Packages"), { recursive: true });
     await origin.start();
     await release("1.0");
-    stack = await startTestStack({ remotes: { [remote]: { base_url: origin.url, package: "rpm", allow_private_network: true, mutable_ttl: 1 } } });
+    const rpm = { base_url: origin.url, package: "rpm", allow_private_network: true, mutable_ttl: 1 };
+    stack = await startTestStack({ remotes: { [remote]: rpm, [privateRemote]: { ...rpm, private: true, read_tokens: [readToken] } } });
   });
 
   afterAll(async () => {
@@ -104,6 +109,13 @@ describe("rpm through the proxy with dnf", () => {
     expect(origin.count("/repodata/repomd.xml")).toBe(1);
     expect(origin.count(`/Packages/noarch/${PACKAGE}-1.0-1.noarch.rpm`)).toBe(1);
     expect(origin.requests.filter((r) => /^\/repodata\/[0-9a-f]{64}-primary\.xml\.gz$/.test(r.path))).toHaveLength(1);
+  });
+
+  it("downloads from a private remote with the read token as the repository's password, and not without it", async () => {
+    const login = (password: string) => ["--setopt=proxied.username=ci", `--setopt=proxied.password=${password}`];
+    expectDownloaded(await dnfDownload(PACKAGE, privateRemote, login(readToken)), `${PACKAGE}-1.0-1.noarch.rpm`);
+    await expect(dnfDownload(PACKAGE, privateRemote)).rejects.toThrow(/401/);
+    await expect(dnfDownload(PACKAGE, privateRemote, login("wrong"))).rejects.toThrow(/401/);
   });
 
   it("sees a new version once repomd.xml's mutable_ttl has passed", async () => {
