@@ -171,20 +171,30 @@ describe("management API", () => {
     expect(edited).toBeLessThanOrEqual(3_000);
   });
 
-  it("streams the events of a fetch and resumes with Last-Event-ID", async () => {
+  /** The live event stream, read as far as a test needs. */
+  const eventStream = async () => {
     const response = await api("/events?timeout=20");
     expect(response.headers.get("content-type")).toMatch(/text\/event-stream/);
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    const readUntil = async (pattern: RegExp) => {
-      const deadline = Date.now() + 15_000;
-      while (!pattern.test(buffer) && Date.now() < deadline) buffer += (await reader.read()).value ?? "";
-      expect(buffer).toMatch(pattern);
+    const stream = {
+      text: "",
+      async readUntil(pattern: RegExp) {
+        const deadline = Date.now() + 15_000;
+        while (!pattern.test(stream.text) && Date.now() < deadline) stream.text += (await reader.read()).value ?? "";
+        expect(stream.text).toMatch(pattern);
+      },
+      cancel: () => reader.cancel(),
     };
-    await readUntil(/stream open/);
+    await stream.readUntil(/stream open/);
+    return stream;
+  };
+
+  it("streams the events of a fetch and resumes with Last-Event-ID", async () => {
+    const stream = await eventStream();
     await (await fetch(`${stack.url}/api/v1/remote/${files}/a.bin`)).arrayBuffer();
-    await readUntil(/event: fetch\.finished\n/);
-    await reader.cancel();
+    await stream.readUntil(/event: fetch\.finished\n/);
+    await stream.cancel();
+    const buffer = stream.text;
     expect(buffer).toMatch(/event: fetch\.started\ndata: .*"path":"a\.bin"/);
     const finished = /id: (\d+)\nevent: fetch\.finished\ndata: (.*)\n/.exec(buffer)!;
     expect(JSON.parse(finished[2]!)).toMatchObject({ remote: files, path: "a.bin", size: 2048 });
@@ -197,23 +207,15 @@ describe("management API", () => {
   });
 
   it("streams config.changed and eviction events; ?backlog=N replays only the last N", async () => {
-    const response = await api("/events?timeout=20");
-    const stream = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    const readUntil = async (pattern: RegExp) => {
-      const deadline = Date.now() + 15_000;
-      while (!pattern.test(buffer) && Date.now() < deadline) buffer += (await stream.read()).value ?? "";
-      expect(buffer).toMatch(pattern);
-    };
-    await readUntil(/stream open/);
+    const stream = await eventStream();
     const name = uniqueName("evented");
     await api(`/remotes/${name}`, { method: "PUT", body: JSON.stringify({ base_url: "https://example.org" }) });
     await api(`/remotes/${name}`, { method: "DELETE" });
     await (await fetch(`${stack.url}/api/v1/remote/${files}/evict-me.bin`)).arrayBuffer();
     await eventually(async () => expect((await api(`/remotes/${files}/objects?path=evict-me.bin`, { method: "DELETE" })).status).toBe(200));
-    await readUntil(/event: eviction\n/);
+    await stream.readUntil(/event: eviction\n/);
     await stream.cancel();
-    const events = [...buffer.matchAll(/id: (\d+)\nevent: (.+)\ndata: (.*)\n/g)].map((m) => ({ id: Number(m[1]), type: m[2]!, data: JSON.parse(m[3]!) }));
+    const events = [...stream.text.matchAll(/id: (\d+)\nevent: (.+)\ndata: (.*)\n/g)].map((m) => ({ id: Number(m[1]), type: m[2]!, data: JSON.parse(m[3]!) }));
     const changes = events.filter((e) => e.type === "config.changed").map((e) => e.data);
     expect(changes).toEqual([
       expect.objectContaining({ remote: name, kind: "remote", name, action: "created" }),
