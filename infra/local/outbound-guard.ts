@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { outboundDenyList } from "../../functions/proxy/network-policy.ts";
 
@@ -30,6 +31,9 @@ export function outboundGuard(bindings: Record<string, string>, seam?: OutboundS
       name: GUARD_WORKER,
       modules: true,
       scriptPath: GUARD_SCRIPT,
+      // Module names are relative to modulesRoot, which defaults to the working directory: the
+      // guard failed to load when `npm start`'s command ran from anywhere but the project root.
+      modulesRoot: dirname(GUARD_SCRIPT),
       compatibilityDate: "2026-11-01",
       bindings: { BACKEND_HOSTS: backendHosts(bindings), ...(seam ? { TEST_HOSTS: seam.hosts } : {}) },
       serviceBindings: {
