@@ -33,8 +33,12 @@ try {
     await stack.stop();
     process.exit(0);
   };
-  process.on("SIGINT", shutdown);
-  process.on("SIGTERM", shutdown);
+  // This launcher owns the process: Miniflare's own signal hook would exit before the stack
+  // (PGlite, the bridges) is stopped cleanly.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, shutdown);
+  }
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);
