@@ -52,16 +52,22 @@ export function rewriteDocument(upstream: Response, job: DocumentJob): Rewritten
   const text = (job.rewriter.stream ? source : source.pipeThrough(byteLimit(job))).pipeThrough(new TextDecoderStream());
   const stream = job.rewriter.stream ? job.rewriter.stream(job.ctx) : wholeDocument(job);
   let recorded = Promise.resolve();
+  /** Batches handed to `record` and not yet stored. */
+  let unrecorded = 0;
   const recordFound = () => {
     const batch = takeFindings([findings, stream.findings]);
-    recorded = recorded.then(() => job.record(batch));
+    unrecorded++;
+    recorded = recorded.then(() => job.record(batch)).finally(() => unrecorded--);
     recorded.catch(() => {}); // awaited in flush; failing there fails the document
   };
   const rewritten = text.pipeThrough(
     new TransformStream<string, string>({
-      transform: (chunk, controller) => {
+      transform: async (chunk, controller) => {
         emit(controller, () => stream.write(chunk));
-        if (stream.findings.digests.size + stream.findings.links.size >= RECORD_BATCH) recordFound();
+        if (stream.findings.digests.size + stream.findings.links.size < RECORD_BATCH) return;
+        recordFound();
+        // Reading on while the store is slower would pile up findings: at most one batch waits.
+        if (unrecorded > 1) await recorded;
       },
       flush: async (controller) => {
         // The last bytes go out only once every link in the document is recorded.
