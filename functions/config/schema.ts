@@ -20,6 +20,7 @@ const authSchema = z.discriminatedUnion("type", [
 ]);
 
 const seconds = z.number().int().min(0);
+const hostnames = z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a lowercase host name")).default([]);
 
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4 };
 
@@ -48,6 +49,8 @@ const PACKAGE_SPECIFIC_KEYS: Record<string, string> = {
 
 export const remoteSchema = z
   .strictObject({
+    /** The earlier version's `type: remote`; the default, so it is never stored. */
+    type: z.literal("remote").optional(),
     base_url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
     package: z.string().default("generic"),
     description: z.string().default(""),
@@ -82,7 +85,7 @@ export const remoteSchema = z
     read_tokens_env: secretEnvName,
     auth: authSchema.optional(),
     /** Hostnames that serve this remote at their root (`registry.example.com/v2/…`, `dl.example.com/org/repo/…`). */
-    hostnames: z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a lowercase host name")).default([]),
+    hostnames,
     /**
      * Deprecated, accepted and ignored: files an index links on any host are now proxied (and
      * fetched only from the URLs it linked), and no credentials are sent outside base_url.
@@ -146,21 +149,81 @@ function checkBaseUrl(remote: { base_url: string; allow_private_network: boolean
   }
 }
 
+/** Package types a local repository can be published to, each with its ecosystem's own client. */
+export const LOCAL_PACKAGES = ["generic", "npm", "pypi", "helm", "docker"] as const;
+export type LocalPackage = (typeof LOCAL_PACKAGES)[number];
+
+/** The largest upload a local accepts unless it says otherwise. */
+export const DEFAULT_MAX_UPLOAD_SIZE = 1024 ** 3;
+
+/**
+ * A local (hosted) repository: what a team publishes, kept in Postgres (rows) and the blob store
+ * (bytes). Written with a write token (or the admin token); read like a remote (`private`).
+ */
+export const localSchema = z
+  .strictObject({
+    type: z.literal("local"),
+    package: z
+      .enum(LOCAL_PACKAGES, { error: (issue) => `a local repository cannot be package '${String(issue.input)}': locals can be ${LOCAL_PACKAGES.join(", ")}` })
+      .default("generic"),
+    /** Refused with a message that says why, rather than as an unknown key. */
+    base_url: z.undefined({ error: "a local repository has no base_url: its files are uploaded to it" }).optional(),
+    description: z.string().default(""),
+    /** Which paths may be read and written (the same rules as a remote's). */
+    patterns: z.array(regex).default([]),
+    blocklist: z.array(regex).default([]),
+    /** Reads need one of read_tokens (or of read_tokens_env's comma list), a write token or a management token. */
+    private: z.boolean().default(false),
+    read_tokens: z.array(z.string().min(1)).default([]),
+    read_tokens_env: secretEnvName,
+    /** Tokens that may publish, inline or (`_env`) a comma list; `name:token` names one for `uploaded_by`. ADMIN_TOKEN can always write. */
+    write_tokens: z.array(z.string().min(1)).default([]),
+    write_tokens_env: secretEnvName,
+    /** Bytes; a larger body is refused with 413 before anything is kept. */
+    max_upload_size: z.number().int().positive().default(DEFAULT_MAX_UPLOAD_SIZE),
+    /** generic only: a PUT may replace an existing file (package versions are immutable). */
+    allow_overwrite: z.boolean().default(false),
+    hostnames,
+    /**
+     * The earlier version's `cache: {file_ttl, index_ttl}`, accepted so its files load as written. A
+     * local's files are kept until deleted and its indexes rebuilt on every write: nothing expires.
+     */
+    cache: z.strictObject({ file_ttl: seconds.optional(), index_ttl: seconds.optional() }).optional(),
+  })
+  .superRefine((local, ctx) => {
+    if (local.allow_overwrite && local.package !== "generic") {
+      ctx.addIssue({ code: "custom", path: ["allow_overwrite"], message: `only applies to package: generic (${local.package} versions are immutable)` });
+    }
+  });
+
+/** One entry of the remotes file: a remote (the default) or, with `type: local`, a local repository. */
+export const repositorySchema = z.discriminatedUnion("type", [remoteSchema, localSchema], {
+  error: (issue) => (issue.code === "invalid_union" ? `type must be "remote" (the default) or "local"` : undefined),
+});
+
 export type RemoteConfig = z.output<typeof remoteSchema> & { name: string };
 export type RemoteAuth = NonNullable<RemoteConfig["auth"]>;
+export type LocalConfig = z.output<typeof localSchema> & { name: string };
+export type RepositoryConfig = RemoteConfig | LocalConfig;
+
+export function isLocal(repository: RepositoryConfig): repository is LocalConfig {
+  return repository.type === "local";
+}
 
 export const remoteName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be lowercase letters, digits, '.', '_' or '-'");
 
 /**
  * Accepts the earlier Python version's keys by translating them to today's:
- * `include_patterns` → `patterns`, `cache.file_ttl` → `immutable_ttl`,
- * `cache.index_ttl` → `mutable_ttl`, and `type: remote` (the only type a proxy has).
+ * `include_patterns` → `patterns`, and for remotes `cache.file_ttl` → `immutable_ttl`,
+ * `cache.index_ttl` → `mutable_ttl`, and `type: remote` (the default). A local keeps its
+ * `cache:` block as written (localSchema accepts it).
  */
 function fromLegacyKeys(raw: unknown): unknown {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
   const { include_patterns, cache, type, ...rest } = raw as Record<string, unknown>;
   const out: Record<string, unknown> = { ...rest };
   if (include_patterns !== undefined) out.patterns ??= include_patterns;
+  if (type === "local") return { ...out, type, ...(cache !== undefined ? { cache } : {}) };
   if (typeof cache === "object" && cache !== null) {
     const { file_ttl, index_ttl, ...unknownCacheKeys } = cache as Record<string, unknown>;
     if (file_ttl !== undefined) out.immutable_ttl ??= file_ttl;
@@ -174,7 +237,7 @@ function fromLegacyKeys(raw: unknown): unknown {
 }
 
 export const remotesFileSchema = z.strictObject({
-  remotes: z.record(remoteName, z.preprocess(fromLegacyKeys, remoteSchema)).default({}),
+  remotes: z.record(remoteName, z.preprocess(fromLegacyKeys, repositorySchema)).default({}),
 });
 
 /** One problem tied to the remote's top-level key it concerns (what a form shows next to that field). */
@@ -193,11 +256,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates a whole remotes document; throws ConfigError naming each remote, key and problem. */
-export function parseRemotes(document: unknown): RemoteConfig[] {
+/** Validates a whole remotes document (remotes and locals); throws ConfigError naming each entry, key and problem. */
+export function parseRepositories(document: unknown): RepositoryConfig[] {
   const parsed = remotesFileSchema.safeParse(document);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue), parsed.error.issues.flatMap(fieldProblem));
-  return Object.entries(parsed.data.remotes).map(([name, remote]) => ({ name, ...remote }));
+  return Object.entries(parsed.data.remotes).map(([name, repository]) => ({ name, ...repository }));
 }
 
 function fieldProblem(issue: z.core.$ZodIssue): FieldProblem[] {
@@ -206,9 +269,21 @@ function fieldProblem(issue: z.core.$ZodIssue): FieldProblem[] {
   return [{ key: keyPath[0]!, message: keyPath.length > 1 ? `${formatKey(keyPath)}: ${issue.message}` : issue.message }];
 }
 
-/** Validates one stored remote (from the metadata store). */
+/** The remotes of a remotes document, validated as a whole (its locals too). */
+export function parseRemotes(document: unknown): RemoteConfig[] {
+  return parseRepositories(document).filter((repository): repository is RemoteConfig => !isLocal(repository));
+}
+
+/** Validates one stored entry (from the metadata store). */
+export function parseRepository(name: string, config: unknown): RepositoryConfig {
+  return parseRepositories({ remotes: { [name]: config } })[0]!;
+}
+
+/** Validates one stored remote; a local under that name is refused. */
 export function parseRemote(name: string, config: unknown): RemoteConfig {
-  return parseRemotes({ remotes: { [name]: config } })[0]!;
+  const repository = parseRepository(name, config);
+  if (isLocal(repository)) throw new ConfigError([`'${name}' is a local repository, not a remote`]);
+  return repository;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

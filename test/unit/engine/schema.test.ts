@@ -1,9 +1,11 @@
+import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseRemotes } from "../../../functions/config/schema.ts";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, parseRemotes, parseRepositories } from "../../../functions/config/schema.ts";
 
 const problemsOf = (document: unknown): string[] => {
   try {
-    parseRemotes(document);
+    parseRepositories(document);
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -76,11 +78,13 @@ describe("remotes file", () => {
     expect(parseRemotes({ remotes: { r: { base_url: "https://example.org", patterns: ["(a+)+$", "^releases/.*\\.tar\\.gz$"] } } })).toHaveLength(1);
   });
 
-  it("refuses package types this version does not serve and local repositories", () => {
+  it("refuses package types this version does not serve, and types of repository it does not know", () => {
     expect(problemsOf({ remotes: { x: { base_url: "https://example.org", package: "cobol" } } })).toEqual([
       expect.stringMatching(/^remote 'x': key 'package': unknown package type 'cobol' \(one of: generic, pypi, npm, .*\)$/),
     ]);
-    expect(problemsOf({ remotes: { x: { base_url: "https://example.org", type: "local" } } })).toEqual(["remote 'x': unknown key 'type'"]);
+    expect(problemsOf({ remotes: { x: { base_url: "https://example.org", type: "mirror" } } })).toEqual([
+      `remote 'x': key 'type': type must be "remote" (the default) or "local"`,
+    ]);
   });
 
   it("keeps remotes off private networks unless allowed, and credentials out of URLs", () => {
@@ -114,5 +118,79 @@ describe("remotes file", () => {
     ]);
     const [remote] = parseRemotes({ remotes: { x: { base_url: "https://example.org", auth: { type: "bearer", token_env: "GITHUB_TOKEN" } } } });
     expect(remote!.auth).toEqual({ type: "bearer", token_env: "GITHUB_TOKEN" });
+  });
+});
+
+describe("local repositories in the remotes file", () => {
+  it("fills defaults: generic, public, 1 GiB uploads, no overwrite", () => {
+    const [local] = parseRepositories({ remotes: { files: { type: "local" } } });
+    expect(local).toEqual({
+      name: "files",
+      type: "local",
+      package: "generic",
+      description: "",
+      patterns: [],
+      blocklist: [],
+      private: false,
+      read_tokens: [],
+      write_tokens: [],
+      max_upload_size: 1073741824,
+      allow_overwrite: false,
+      hostnames: [],
+    });
+  });
+
+  it("takes the issue's example as written, and keeps locals out of parseRemotes", () => {
+    const document = {
+      remotes: {
+        "team-npm": {
+          type: "local",
+          package: "npm",
+          description: "our private packages",
+          write_tokens_env: "TEAM_NPM_WRITE_TOKENS",
+          private: false,
+          max_upload_size: 1073741824,
+          allow_overwrite: false,
+        },
+        github: { base_url: "https://github.com" },
+      },
+    };
+    expect(parseRepositories(document).map((r) => `${r.name}:${r.type ?? "remote"}:${r.package}`)).toEqual(["team-npm:local:npm", "github:remote:generic"]);
+    expect(parseRemotes(document).map((r) => r.name)).toEqual(["github"]);
+  });
+
+  it("names the package types a local can be, refuses base_url, and overwrite outside generic", () => {
+    for (const type of ["rpm", "alpine", "goproxy", "puppet", "terraform", "circleci"]) {
+      expect(problemsOf({ remotes: { x: { type: "local", package: type } } })).toEqual([
+        `remote 'x': key 'package': a local repository cannot be package '${type}': locals can be generic, npm, pypi, helm, docker`,
+      ]);
+    }
+    expect(problemsOf({ remotes: { x: { type: "local", base_url: "https://example.org" } } })).toEqual([
+      "remote 'x': key 'base_url': a local repository has no base_url: its files are uploaded to it",
+    ]);
+    expect(problemsOf({ remotes: { x: { type: "local", package: "npm", allow_overwrite: true } } })).toEqual([
+      "remote 'x': key 'allow_overwrite': only applies to package: generic (npm versions are immutable)",
+    ]);
+    expect(problemsOf({ remotes: { x: { type: "local", max_upload_size: 0, write_tokens_env: "not a name", mutable_ttl: 5 } } })).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^remote 'x': key 'max_upload_size': /),
+        "remote 'x': key 'write_tokens_env': must be an environment variable name",
+        "remote 'x': unknown key 'mutable_ttl'",
+      ]),
+    );
+  });
+
+  it("loads the earlier Python version's published example unchanged", async () => {
+    const document = parseYaml(await readFile(new URL("../../fixtures/python-remotes.yaml", import.meta.url), "utf8"));
+    const repositories = parseRepositories(document);
+    expect(repositories.map((r) => `${r.name}:${r.type ?? "remote"}:${r.package}`)).toEqual([
+      "github:remote:generic",
+      "hashicorp-releases:remote:generic",
+      "alpine:remote:alpine",
+      "almalinux:remote:rpm",
+      "local-generic:local:generic",
+    ]);
+    expect(repositories[2]).toMatchObject({ patterns: [".*/x86_64/.*\\.apk$"], immutable_ttl: 0, mutable_ttl: 7200 });
+    expect(repositories[4]).toMatchObject({ description: "Local generic file repository", cache: { file_ttl: 0, index_ttl: 0 } });
   });
 });
