@@ -1,14 +1,15 @@
 import { Hono } from "hono";
 import { Background } from "./background.ts";
-import { currentRemotes } from "./config/cache.ts";
+import { currentConfig } from "./config/cache.ts";
 import type { AppEnv, RequestScope } from "./context.ts";
 import { isUnavailable } from "../infra/unavailable.ts";
 import { jsonError } from "./errors.ts";
-import { canonicalPath, remoteForHost } from "./hostnames.ts";
+import { canonicalPath, repositoryForHost } from "./hostnames.ts";
 import { insideCoordinator } from "./proxy/coordination.ts";
 import { Recorder } from "./observe/recorder.ts";
 import { dockerRoutes } from "./routes/docker.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { localRoutes } from "./routes/local.ts";
 import { requestHost } from "./proxy/proxy-base.ts";
 import { managementRoutes } from "./routes/management/index.ts";
 import { remoteRoutes } from "./routes/remote.ts";
@@ -46,13 +47,15 @@ app.use(async (c, next) => {
   }
 });
 
-/** A hostname mapped to a remote serves it at the root: the request is answered on its canonical path. */
+/** A hostname mapped to a remote or a local serves it at the root: the request is answered on its canonical path. */
 app.use(async (c, next) => {
   // A fill coordinator gets requests already on their canonical path.
   if (redispatched.has(c.req.raw) || insideCoordinator(c.env)) return next();
-  const remote = remoteForHost((await currentRemotes(c.var.stores)).values(), requestHost(c.req.raw, c.env));
+  const host = requestHost(c.req.raw, c.env);
+  const { remotes, locals } = await currentConfig(c.var.stores);
+  const repository = repositoryForHost(remotes.values(), host) ?? repositoryForHost(locals.values(), host);
   const url = new URL(c.req.url);
-  const path = remote && canonicalPath(remote, url.pathname, { ui: c.env.UI_ON_MAPPED_HOSTS === "true" });
+  const path = repository && canonicalPath(repository, url.pathname, { ui: c.env.UI_ON_MAPPED_HOSTS === "true" });
   if (!path) return next();
   url.pathname = path;
   const request = new Request(url, c.req.raw);
@@ -64,6 +67,7 @@ app.route("/", healthRoutes);
 app.route("/api/v2", managementRoutes);
 app.get("/ui", (c) => c.redirect("/ui/", 301));
 app.route("/ui/", uiRoutes);
+app.route("/", localRoutes);
 app.route("/", remoteRoutes);
 app.route("/", dockerRoutes);
 

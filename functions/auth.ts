@@ -1,4 +1,4 @@
-import type { RemoteConfig } from "./config/schema.ts";
+import type { LocalConfig, RepositoryConfig } from "./config/schema.ts";
 import type { Env } from "./env.ts";
 import { jsonError } from "./errors.ts";
 import { insideCoordinator } from "./proxy/coordination.ts";
@@ -82,24 +82,70 @@ export function managementDenied(env: Env, request: Request): Response | null {
 }
 
 /**
- * Whether a client may read artifacts of a remote: always for public remotes; for a private
- * one, with one of its read tokens (inline or from `read_tokens_env`) or a management token.
- * The docker route uses this to decide on its own registry challenge.
+ * Whether a client may read artifacts of a remote or a local: always for public ones; for a
+ * private one, with one of its read tokens (inline or from `read_tokens_env`), a local's write
+ * token, or a management token. The docker route uses this to decide on its own registry challenge.
  */
-export function mayReadRemote(remote: RemoteConfig, env: Env, request: Request): boolean {
+export function mayReadRemote(repository: RepositoryConfig, env: Env, request: Request): boolean {
   // A fill coordinator gets only requests the Worker has already let through (its binding is not public).
-  if (!remote.private || insideCoordinator(env)) return true;
+  if (!repository.private || insideCoordinator(env)) return true;
   const token = presentedToken(request);
   if (token === null) return false;
-  const tokens = [...remote.read_tokens, ...tokenList(remote.read_tokens_env ? env[remote.read_tokens_env] : undefined)];
-  return matchesAny(token, tokens) || managementAccess(env, request) !== null;
+  const writers = repository.type === "local" ? writeTokens(repository, env).map((entry) => entry.secret) : [];
+  return matchesAny(token, [...readTokens(repository, env), ...writers]) || managementAccess(env, request) !== null;
 }
 
-/** The generic routes' answer for a private remote without a valid token: a Basic challenge package managers understand. */
-export function remoteReadDenied(remote: RemoteConfig, env: Env, request: Request): Response | null {
-  if (mayReadRemote(remote, env, request)) return null;
+/** The generic routes' answer for a private remote or local without a valid token: a Basic challenge package managers understand. */
+export function remoteReadDenied(repository: RepositoryConfig, env: Env, request: Request): Response | null {
+  if (mayReadRemote(repository, env, request)) return null;
   // 401 for a wrong token too: clients retry with other credentials only after a challenge.
-  return jsonError(401, "UNAUTHORIZED", `${remote.name}: this remote is private; present one of its read tokens`, {
-    "www-authenticate": `Basic realm="artifactapi ${remote.name}"`,
+  const kind = repository.type === "local" ? "repository" : "remote";
+  return jsonError(401, "UNAUTHORIZED", `${repository.name}: this ${kind} is private; present one of its read tokens`, {
+    "www-authenticate": `Basic realm="artifactapi ${repository.name}"`,
   });
+}
+
+function readTokens(repository: RepositoryConfig, env: Env): string[] {
+  return [...repository.read_tokens, ...tokenList(repository.read_tokens_env ? env[repository.read_tokens_env] : undefined)];
+}
+
+/** A write token as configured: `name:secret` names it; a bare secret is named after its fingerprint. */
+interface WriteToken {
+  name: string | null;
+  secret: string;
+}
+
+const NAMED_TOKEN = /^([A-Za-z0-9._@-]+):(.+)$/;
+
+function writeTokens(local: LocalConfig, env: Env): WriteToken[] {
+  return [...local.write_tokens, ...tokenList(local.write_tokens_env ? env[local.write_tokens_env] : undefined)].map((entry) => {
+    const named = NAMED_TOKEN.exec(entry);
+    return named ? { name: named[1]!, secret: named[2]! } : { name: null, secret: entry };
+  });
+}
+
+/**
+ * Whether a request may write to a local, decided from its headers alone (before any body is
+ * read): `writer` is who writes, for `uploaded_by` ("admin", or the write token's name); else
+ * 401 (no token, or one this local does not know) or 403 (a token that may only read).
+ */
+export type WriteAccess = { writer: string } | { status: 401 | 403; message: string };
+
+export async function localWriteAccess(local: LocalConfig, env: Env, request: Request): Promise<WriteAccess> {
+  const token = presentedToken(request);
+  if (token === null) return { status: 401, message: `${local.name}: writing needs one of its write tokens (Authorization: Bearer <token>)` };
+  if (matchesAny(token, tokenList(env.ADMIN_TOKEN))) return { writer: "admin" };
+  // Every candidate is compared (no early exit), so timing does not tell which one matched.
+  let matched: WriteToken | null = null;
+  for (const candidate of writeTokens(local, env)) if (constantTimeEqual(token, candidate.secret) && matched === null) matched = candidate;
+  if (matched) return { writer: matched.name ?? `token-${(await sha256Hex(matched.secret)).slice(0, 8)}` };
+  if (matchesAny(token, readTokens(local, env)) || managementAccess(env, request) === "read") {
+    return { status: 403, message: `${local.name}: this token may only read; writing needs one of its write tokens` };
+  }
+  return { status: 401, message: `${local.name}: the token is not one of its write tokens` };
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

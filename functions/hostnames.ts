@@ -1,25 +1,27 @@
-import type { RemoteConfig } from "./config/schema.ts";
+import type { RepositoryConfig } from "./config/schema.ts";
 
 /**
- * A hostname mapped to one remote serves it at the root: `registry.example.com/v2/library/alpine/…`
+ * A hostname mapped to one repository serves it at the root: `registry.example.com/v2/library/alpine/…`
  * for docker, `dl.example.com/{path}` for everything else. This gives the path on the
- * canonical URL scheme, or null when the request is not for the remote (health, management, and
+ * canonical URL scheme, or null when the request is not for the repository (health, management, and
  * the web UI when the operator serves it on mapped hosts too: `UI_ON_MAPPED_HOSTS=true`).
+ * A local's root is its top folder listing; a remote's root stays the proxy's info page.
  */
-export function canonicalPath(remote: RemoteConfig, pathname: string, options: { ui?: boolean } = {}): string | null {
+export function canonicalPath(repository: RepositoryConfig, pathname: string, options: { ui?: boolean } = {}): string | null {
   if (pathname === "/health" || pathname.startsWith("/api/v2/")) return null;
   if (options.ui && (pathname === "/ui" || pathname.startsWith("/ui/"))) return null;
-  if (remote.package === "docker") {
-    return pathname.startsWith("/v2/") && pathname !== "/v2/" ? `/v2/${remote.name}/${pathname.slice("/v2/".length)}` : null;
+  if (repository.package === "docker") {
+    return pathname.startsWith("/v2/") && pathname !== "/v2/" ? `/v2/${repository.name}/${pathname.slice("/v2/".length)}` : null;
   }
-  return pathname === "/" ? null : `/api/v1/remote/${remote.name}${pathname}`;
+  if (repository.type === "local") return `/api/v1/local/${repository.name}${pathname}`;
+  return pathname === "/" ? null : `/api/v1/remote/${repository.name}${pathname}`;
 }
 
-export function remoteForHost(remotes: Iterable<RemoteConfig>, host: string): RemoteConfig | undefined {
+export function repositoryForHost<R extends { hostnames: string[] }>(repositories: Iterable<R>, host: string): R | undefined {
   const wanted = host.toLowerCase();
   const hostOnly = wanted.replace(/:\d+$/, "");
-  for (const remote of remotes) {
-    if (remote.hostnames.includes(wanted) || remote.hostnames.includes(hostOnly)) return remote;
+  for (const repository of repositories) {
+    if (repository.hostnames.includes(wanted) || repository.hostnames.includes(hostOnly)) return repository;
   }
   return undefined;
 }

@@ -9,12 +9,28 @@ export interface FetchEvent {
   cacheKey: string;
 }
 
+/** A write to a local repository (`remote` names the local, as in every event). */
+export interface UploadEvent {
+  remote: string;
+  path: string;
+  size: number;
+  sha256: string;
+  /** "admin" or the write token's name. */
+  by: string;
+}
+
+/** Where an answered request's body came from: the cache, the upstream, an expired copy, a local's own file, or an error. */
+export type ServedSource = "cache" | "remote" | "stale" | "local" | "error";
+
 export interface Observer {
   fetchStarted(event: FetchEvent): void;
   fetchFinished(event: FetchEvent & { size: number; sha256: string; durationMs: number }): void;
   fetchFailed(event: FetchEvent & { reason: string }): void;
   /** One answered request: where it came from and how many body bytes it carries. */
-  served(event: FetchEvent & { source: "cache" | "remote" | "stale" | "error"; status: number; bytes: number }): void;
+  served(event: FetchEvent & { source: ServedSource; status: number; bytes: number }): void;
+  /** A file committed to a local (`replaced`: it took the place of another at the same path). */
+  uploadFinished(event: UploadEvent & { durationMs: number; replaced: boolean }): void;
+  uploadDeleted(event: UploadEvent): void;
   /** A remote's circuit breaker opened (upstream failing) or closed again (upstream answered). */
   breakerChanged(remote: string, state: "opened" | "closed", reason?: string): void;
 }
@@ -24,5 +40,7 @@ export const silentObserver: Observer = {
   fetchFinished() {},
   fetchFailed() {},
   served() {},
+  uploadFinished() {},
+  uploadDeleted() {},
   breakerChanged() {},
 };

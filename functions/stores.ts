@@ -1,7 +1,9 @@
 import type { BlobStore } from "../infra/blob/types.ts";
 import { R2BlobStore } from "../infra/blob/r2.ts";
 import { S3BlobStore } from "../infra/blob/s3.ts";
+import type { LocalStore } from "../infra/meta/local-store.ts";
 import { PostgresMetadataStore } from "../infra/meta/postgres.ts";
+import { PostgresLocalStore } from "../infra/meta/postgres-locals.ts";
 import type { MetadataStore } from "../infra/meta/types.ts";
 import { PgConnection } from "../infra/pg/connection.ts";
 import { PostgresStateStore } from "../infra/state/postgres.ts";
@@ -14,6 +16,8 @@ export interface Stores {
   blobs: BlobStore;
   state: StateStore;
   meta: MetadataStore;
+  /** The metadata store's rows for local repositories (same Postgres, same connection). */
+  locals: LocalStore;
   close(): Promise<void>;
 }
 
@@ -60,6 +64,7 @@ export function createStores(env: Env, options: StoreOptions = {}): Stores {
     },
     state,
     meta: new PostgresMetadataStore(pg),
+    locals: new PostgresLocalStore(pg),
     async close() {
       await Promise.allSettled([state.close(), pg.close()]);
     },

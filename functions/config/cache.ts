@@ -1,6 +1,6 @@
 import { isUnavailable } from "../../infra/unavailable.ts";
 import type { Stores } from "../stores.ts";
-import { parseRemote, type RemoteConfig } from "./schema.ts";
+import { isLocal, parseRepository, type LocalConfig, type RemoteConfig } from "./schema.ts";
 
 /**
  * The version isolates watch, bumped by whatever invalidates what they keep: config writes
@@ -11,9 +11,14 @@ export const CONFIG_VERSION_KEY = "config:version";
 /** How long an isolate trusts its copy before asking the state store whether the version moved. */
 const RECHECK_MS = 2_000;
 
-interface Snapshot {
-  version: string | null;
+/** The configured repositories as routes see them: remotes and locals, by name (one name, one kind). */
+export interface ConfigSnapshot {
   remotes: Map<string, RemoteConfig>;
+  locals: Map<string, LocalConfig>;
+}
+
+interface Snapshot extends ConfigSnapshot {
+  version: string | null;
   checkedAt: number;
 }
 
@@ -25,12 +30,12 @@ export function knownVersion(): string | null | undefined {
 }
 
 /**
- * Remotes as this isolate knows them. A hit costs no database query: Postgres is read only
+ * The config as this isolate knows it. A hit costs no database query: Postgres is read only
  * when the version in the state store changed, and the version at most every RECHECK_MS.
  */
-export async function currentRemotes(stores: Stores): Promise<Map<string, RemoteConfig>> {
+export async function currentConfig(stores: Stores): Promise<ConfigSnapshot> {
   const now = Date.now();
-  if (snapshot && now - snapshot.checkedAt < RECHECK_MS) return snapshot.remotes;
+  if (snapshot && now - snapshot.checkedAt < RECHECK_MS) return snapshot;
   // One request re-checks; the others keep this copy meanwhile instead of all asking at once.
   // (Promises are not shared: Workers tie I/O to the request that started it.)
   if (snapshot) snapshot.checkedAt = now;
@@ -38,19 +43,27 @@ export async function currentRemotes(stores: Stores): Promise<Map<string, Remote
   // Unknown (state store down): keep the copy this isolate has; load one if it has none.
   if (snapshot && (version === undefined || snapshot.version === version)) {
     snapshot.checkedAt = now;
-    return snapshot.remotes;
+    return snapshot;
   }
   const remotes = new Map<string, RemoteConfig>();
+  const locals = new Map<string, LocalConfig>();
   for (const row of await stores.meta.listRemotes()) {
     try {
-      remotes.set(row.name, parseRemote(row.name, row.config));
+      const repository = parseRepository(row.name, row.config);
+      if (isLocal(repository)) locals.set(row.name, repository);
+      else remotes.set(row.name, repository);
     } catch (error) {
       // Rows are validated on write; one that no longer parses (older build) is left out, not fatal.
-      console.error(`remote '${row.name}' skipped: ${(error as Error).message}`);
+      console.error(`repository '${row.name}' skipped: ${(error as Error).message}`);
     }
   }
-  snapshot = { version: version ?? null, remotes, checkedAt: now };
-  return remotes;
+  snapshot = { version: version ?? null, remotes, locals, checkedAt: now };
+  return snapshot;
+}
+
+/** The remotes of the current config. */
+export async function currentRemotes(stores: Stores): Promise<Map<string, RemoteConfig>> {
+  return (await currentConfig(stores)).remotes;
 }
 
 /** The version every isolate watches; undefined while the state store cannot be asked. */

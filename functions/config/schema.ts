@@ -151,7 +151,7 @@ function checkBaseUrl(remote: { base_url: string; allow_private_network: boolean
 
 /** Package types a local repository can be published to, each with its ecosystem's own client. */
 export const LOCAL_PACKAGES = ["generic", "npm", "pypi", "helm", "docker"] as const;
-export type LocalPackage = (typeof LOCAL_PACKAGES)[number];
+export type LocalPackageType = (typeof LOCAL_PACKAGES)[number];
 
 /** The largest upload a local accepts unless it says otherwise. */
 export const DEFAULT_MAX_UPLOAD_SIZE = 1024 ** 3;

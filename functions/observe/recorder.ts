@@ -1,6 +1,6 @@
 import type { NewEvent } from "../../infra/meta/types.ts";
 import type { Background } from "../background.ts";
-import type { FetchEvent, Observer } from "../observe.ts";
+import type { FetchEvent, Observer, ServedSource, UploadEvent } from "../observe.ts";
 import type { Stores } from "../stores.ts";
 import { UsageBuffer } from "./usage-buffer.ts";
 
@@ -43,8 +43,24 @@ export class Recorder implements Observer {
     this.event("fetch.failed", event.remote, { path: event.path, reason: event.reason });
   }
 
-  served(event: FetchEvent & { source: "cache" | "remote" | "stale" | "error"; status: number; bytes: number }): void {
+  served(event: FetchEvent & { source: ServedSource; status: number; bytes: number }): void {
     usage.served(event.remote, event.path, event.cacheKey, event.source, event.bytes);
+  }
+
+  uploadFinished(event: UploadEvent & { durationMs: number; replaced: boolean }): void {
+    usage.uploaded(event.remote, event.size);
+    this.event("upload.finished", event.remote, {
+      path: event.path,
+      size: event.size,
+      sha256: event.sha256,
+      by: event.by,
+      duration_ms: event.durationMs,
+      replaced: event.replaced,
+    });
+  }
+
+  uploadDeleted(event: UploadEvent): void {
+    this.event("upload.deleted", event.remote, { path: event.path, size: event.size, sha256: event.sha256, by: event.by });
   }
 
   /** For the circuit breaker: `breaker.opened` / `breaker.closed`. */

@@ -1,4 +1,5 @@
 import type { UsageBatch } from "../../infra/meta/types.ts";
+import type { ServedSource } from "../observe.ts";
 
 type RemoteRow = UsageBatch["remotes"][number];
 type ArtifactRow = UsageBatch["artifacts"][number];
@@ -20,7 +21,7 @@ export class UsageBuffer {
   #artifacts = new Map<string, ArtifactRow>();
   #since = 0;
 
-  served(remote: string, path: string, cacheKey: string, source: "cache" | "remote" | "stale" | "error", bytes: number, now = Date.now()): void {
+  served(remote: string, path: string, cacheKey: string, source: ServedSource, bytes: number, now = Date.now()): void {
     const row = this.#remoteRow(remote, now);
     row.requests++;
     row.bytesServed += bytes;
@@ -45,6 +46,12 @@ export class UsageBuffer {
     this.#remoteRow(remote, now).bytesFetched += bytes;
   }
 
+  uploaded(local: string, bytes: number, now = Date.now()): void {
+    const row = this.#remoteRow(local, now);
+    row.uploads++;
+    row.bytesUploaded += bytes;
+  }
+
   /** True when the buffer holds counts old enough (or many enough) to be written. */
   due(now = Date.now()): boolean {
     const size = this.#remotes.size + this.#artifacts.size;
@@ -66,7 +73,7 @@ export class UsageBuffer {
     const key = `${remote}\n${minute.getTime()}`;
     let row = this.#remotes.get(key);
     if (!row) {
-      row = { remote, minute, requests: 0, hits: 0, misses: 0, errors: 0, bytesServed: 0, bytesFetched: 0 };
+      row = { remote, minute, requests: 0, hits: 0, misses: 0, errors: 0, bytesServed: 0, bytesFetched: 0, uploads: 0, bytesUploaded: 0 };
       this.#remotes.set(key, row);
     }
     return row;

@@ -1,6 +1,6 @@
-import type { RemoteConfig } from "../config/schema.ts";
+import type { RepositoryConfig } from "../config/schema.ts";
 import type { Env } from "../env.ts";
-import { remoteForHost } from "../hostnames.ts";
+import { repositoryForHost } from "../hostnames.ts";
 
 const HOST = /^([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d+)?$/i;
 
@@ -33,10 +33,10 @@ export function requestHost(request: Request, env: Env): string {
  * under the route prefix. Forwarded headers count only with TRUST_FORWARDED, so the bases a
  * document is rewritten (and cached) for are the configured ones, not whatever a client sends.
  */
-export function proxyBase(request: Request, remote: RemoteConfig, routePrefix: string, env: Env): ProxyBase {
+export function proxyBase(request: Request, remote: Pick<RepositoryConfig, "name" | "hostnames">, routePrefix: string, env: Env): ProxyBase {
   const vary = trustsForwarded(env) ? ["X-Forwarded-Host", "X-Forwarded-Proto"] : [];
   const { scheme, host } = requestOrigin(request, env);
-  if (remoteForHost([remote], host)) return { url: `${scheme}://${host}`, vary };
+  if (repositoryForHost([remote], host)) return { url: `${scheme}://${host}`, vary };
   return { url: `${clientOrigin(request, env).origin}${routePrefix}/${remote.name}`, vary };
 }
 

@@ -14,7 +14,7 @@ export interface Representation {
 }
 
 export interface HeaderOptions {
-  source: "cache" | "remote";
+  source: "cache" | "remote" | "local";
   /** The Content-Disposition value, decided once per request (see contentDisposition). */
   disposition?: string;
   /** Set when an expired copy is served because the upstream failed; with its age. */

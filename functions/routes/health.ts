@@ -1,20 +1,19 @@
 import { Hono } from "hono";
 import { managementAccess, mayReadRemote } from "../auth.ts";
 import type { AppEnv } from "../context.ts";
-import { currentRemotes } from "../config/cache.ts";
+import { currentConfig } from "../config/cache.ts";
+import type { RepositoryConfig } from "../config/schema.ts";
 import type { Stores } from "../stores.ts";
 import { NAME, VERSION } from "../version.ts";
 
 export const healthRoutes = new Hono<AppEnv>();
 
-/** Names the proxy and the remotes this client may read: a private remote only to one of its tokens. */
+/** Names the proxy and the remotes and locals this client may read: a private one only to one of its tokens. */
 healthRoutes.get("/", async (c) => {
-  const remotes = [...(await currentRemotes(c.var.stores)).values()].filter((remote) => mayReadRemote(remote, c.env, c.req.raw));
-  return c.json({
-    name: NAME,
-    version: VERSION,
-    remotes: remotes.map((r) => ({ name: r.name, package: r.package, description: r.description })),
-  });
+  const { remotes, locals } = await currentConfig(c.var.stores);
+  const visible = (repositories: Iterable<RepositoryConfig>) =>
+    [...repositories].filter((r) => mayReadRemote(r, c.env, c.req.raw)).map((r) => ({ name: r.name, package: r.package, description: r.description }));
+  return c.json({ name: NAME, version: VERSION, remotes: visible(remotes.values()), locals: visible(locals.values()) });
 });
 
 /** Liveness: the Worker is up and can answer. Backends are reported by /api/v2/health. */

@@ -3,6 +3,7 @@ import { CONFIG_VERSION_KEY } from "../config/cache.ts";
 import { forgetEntry } from "../proxy/hot-entries.ts";
 import { indexKey, readEntry } from "../proxy/index-entry.ts";
 import type { Stores } from "../stores.ts";
+import { releaseBlobs } from "./content-address.ts";
 
 const BATCH = 500;
 const PARALLEL = 16;
@@ -15,8 +16,8 @@ export interface Eviction {
 
 /**
  * Removes cached objects: their artifact rows, their index entries (which carry the freshness
- * TTL; every isolate drops the ones it keeps within ~2 s), and each blob once no artifact row refers to its sha256 any more (identical files in
- * other paths or remotes share one blob).
+ * TTL; every isolate drops the ones it keeps within ~2 s), and each blob once no row refers to
+ * its sha256 any more (identical files in other paths, remotes or locals share one blob).
  */
 export async function evict(stores: Stores, remote: string, target: EvictionTarget): Promise<Eviction> {
   const paths: string[] = [];
@@ -42,11 +43,9 @@ export async function evict(stores: Stores, remote: string, target: EvictionTarg
   if ("prefix" in target && target.prefix === "") await stores.state.deletePrefix(indexKey(remote, ""));
   // Isolates keep index entries they served (hot-entries.ts) until the version they watch moves.
   if (paths.length > 0) await stores.state.incr(CONFIG_VERSION_KEY);
-  const referenced = await stores.meta.referencedBlobs([...digests]);
-  await inBatches([...digests].filter((digest) => !referenced.has(digest)), async (digest) => {
-    await stores.blobs.delete(`blobs/sha256/${digest}`);
-    blobsDeleted++;
-  });
+  // A blob stays while anything else (another path, a local's upload) has the same bytes.
+  const candidates = [...digests];
+  for (let i = 0; i < candidates.length; i += BATCH) blobsDeleted += (await releaseBlobs(stores.blobs, stores.locals, candidates.slice(i, i + BATCH))).length;
   return { evicted: paths.length, blobsDeleted, paths };
 }
 

@@ -5,7 +5,7 @@ import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { parse as parseYaml } from "yaml";
 import WebSocket from "ws";
 import { CONFIG_VERSION_KEY } from "../../functions/config/cache.ts";
-import { ConfigError, parseRemotes, type RemoteConfig } from "../../functions/config/schema.ts";
+import { ConfigError, parseRepositories, type RepositoryConfig } from "../../functions/config/schema.ts";
 import { createStores } from "../../functions/stores.ts";
 import { applyMigrations } from "../meta/migrate.ts";
 import { PgConnection } from "../pg/connection.ts";
@@ -80,7 +80,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // its own: the address users were told to use is HOST:PORT.
     const host = options.host ?? "127.0.0.1";
     const url = options.port ? `http://${host.includes(":") ? `[${host}]` : host}:${options.port}` : ready;
-    log(`artifactapi-edge listening on ${url} (${prepared.backends.join(", ")}; ${prepared.remotes.length} remotes)`);
+    const locals = prepared.remotes.filter((repository) => repository.type === "local").length;
+    const counts = `${prepared.remotes.length - locals} remotes${locals > 0 ? `, ${locals} locals` : ""}`;
+    log(`artifactapi-edge listening on ${url} (${prepared.backends.join(", ")}; ${counts})`);
     const maintenance = scheduleMaintenance(url, prepared.bindings.ADMIN_TOKEN, log);
     return {
       url,
@@ -118,7 +120,8 @@ export interface PreparedBackends {
   bindings: Record<string, string>;
   /** The backends in use, for logs. */
   backends: string[];
-  remotes: RemoteConfig[];
+  /** Everything the remotes file names: remotes and locals. */
+  remotes: RepositoryConfig[];
   stop(): Promise<void>;
 }
 
@@ -188,18 +191,18 @@ export async function prepareBackends(options: Pick<StackOptions, "configPath" |
   }
 }
 
-export async function loadRemotesFile(path: string): Promise<RemoteConfig[]> {
+export async function loadRemotesFile(path: string): Promise<RepositoryConfig[]> {
   let document: unknown;
   try {
     document = parseYaml(await readFile(path, "utf8"));
   } catch (error) {
     throw new ConfigError([`${path}: ${(error as Error).message}`]);
   }
-  return parseRemotes(document ?? {});
+  return parseRepositories(document ?? {});
 }
 
 /** Writes the remotes in one transaction and bumps the version every isolate watches. */
-async function storeRemotes(remotes: RemoteConfig[], bindings: Record<string, string>): Promise<void> {
+async function storeRemotes(remotes: RepositoryConfig[], bindings: Record<string, string>): Promise<void> {
   const pg = new PgConnection({ databaseUrl: bindings.DATABASE_URL!, wsProxy: bindings.PG_WS_PROXY, webSocketConstructor: WebSocket });
   try {
     await applyMigrations(pg);
@@ -217,11 +220,11 @@ async function storeRemotes(remotes: RemoteConfig[], bindings: Record<string, st
 }
 
 /** Only the environment variables the remotes' auth names are handed to the Worker. */
-function referencedSecrets(remotes: RemoteConfig[], env: Record<string, string | undefined>): Record<string, string> {
+function referencedSecrets(remotes: RepositoryConfig[], env: Record<string, string | undefined>): Record<string, string> {
   const secrets: Record<string, string> = {};
   for (const remote of remotes) {
-    const auth = remote.auth as Record<string, unknown> | undefined;
-    // `auth.*_env` and the remote's own (`read_tokens_env`, CircleCI's `token_env`).
+    const auth = (remote.type === "local" ? undefined : remote.auth) as Record<string, unknown> | undefined;
+    // `auth.*_env` and the entry's own (`read_tokens_env`, a local's `write_tokens_env`, CircleCI's `token_env`).
     for (const [key, name] of [...Object.entries(auth ?? {}), ...Object.entries(remote)]) {
       if (key.endsWith("_env") && typeof name === "string" && env[name] !== undefined) secrets[name] = env[name]!;
     }

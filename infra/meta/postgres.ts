@@ -1,4 +1,5 @@
 import type { PgConnection } from "../pg/connection.ts";
+import { referencedBlobs } from "./postgres-locals.ts";
 import type {
   ArtifactRecord,
   ArtifactRow,
@@ -49,6 +50,8 @@ function toUsageTotals(row: Record<string, string>): UsageTotals {
     errors: Number(row.errors),
     bytesServed: Number(row.bytes_served),
     bytesFetched: Number(row.bytes_fetched),
+    uploads: Number(row.uploads ?? 0),
+    bytesUploaded: Number(row.bytes_uploaded ?? 0),
   };
 }
 
@@ -191,9 +194,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async referencedBlobs(sha256s: string[]): Promise<Set<string>> {
-    if (sha256s.length === 0) return new Set();
-    const rows = await this.#pg.query<{ sha256: string }>("SELECT DISTINCT sha256 FROM artifacts WHERE sha256 = ANY($1::text[])", [sha256s]);
-    return new Set(rows.map((row) => row.sha256));
+    return referencedBlobs(this.#pg, sha256s);
   }
 
   async storageByRemote(): Promise<{ remote: string; objects: number; bytes: number }[]> {
@@ -216,14 +217,15 @@ export class PostgresMetadataStore implements MetadataStore {
     const { remotes, artifacts } = batch;
     if (remotes.length > 0) {
       await this.#pg.query(
-        `INSERT INTO usage_minutes AS u (remote, minute, requests, hits, misses, errors, bytes_served, bytes_fetched)
-         SELECT remote, minute, sum(requests), sum(hits), sum(misses), sum(errors), sum(bytes_served), sum(bytes_fetched)
-         FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-           AS v(remote, minute, requests, hits, misses, errors, bytes_served, bytes_fetched)
+        `INSERT INTO usage_minutes AS u (remote, minute, requests, hits, misses, errors, bytes_served, bytes_fetched, uploads, bytes_uploaded)
+         SELECT remote, minute, sum(requests), sum(hits), sum(misses), sum(errors), sum(bytes_served), sum(bytes_fetched), sum(uploads), sum(bytes_uploaded)
+         FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
+           AS v(remote, minute, requests, hits, misses, errors, bytes_served, bytes_fetched, uploads, bytes_uploaded)
          GROUP BY remote, minute
          ON CONFLICT (remote, minute) DO UPDATE SET requests = u.requests + EXCLUDED.requests, hits = u.hits + EXCLUDED.hits,
            misses = u.misses + EXCLUDED.misses, errors = u.errors + EXCLUDED.errors,
-           bytes_served = u.bytes_served + EXCLUDED.bytes_served, bytes_fetched = u.bytes_fetched + EXCLUDED.bytes_fetched`,
+           bytes_served = u.bytes_served + EXCLUDED.bytes_served, bytes_fetched = u.bytes_fetched + EXCLUDED.bytes_fetched,
+           uploads = u.uploads + EXCLUDED.uploads, bytes_uploaded = u.bytes_uploaded + EXCLUDED.bytes_uploaded`,
         [
           remotes.map((r) => r.remote),
           remotes.map((r) => r.minute.toISOString()),
@@ -233,6 +235,8 @@ export class PostgresMetadataStore implements MetadataStore {
           remotes.map((r) => r.errors),
           remotes.map((r) => r.bytesServed),
           remotes.map((r) => r.bytesFetched),
+          remotes.map((r) => r.uploads),
+          remotes.map((r) => r.bytesUploaded),
         ],
       );
     }
@@ -254,10 +258,15 @@ export class PostgresMetadataStore implements MetadataStore {
            bytes_served = u.bytes_served + EXCLUDED.bytes_served`,
         columns,
       );
+      // A cached artifact's key, or a local file's path (a local's reads are reported with the path as key).
       await this.#pg.query(
-        `UPDATE artifacts a SET hits = a.hits + v.hits, last_access = GREATEST(a.last_access, v.last_access)
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[]) AS v(remote, cache_key, hits, last_access)
-         WHERE a.remote = v.remote AND a.cache_key = v.cache_key`,
+        `WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[]) AS v(remote, cache_key, hits, last_access)),
+         cached AS (
+           UPDATE artifacts a SET hits = a.hits + v.hits, last_access = GREATEST(a.last_access, v.last_access)
+           FROM v WHERE a.remote = v.remote AND a.cache_key = v.cache_key
+         )
+         UPDATE local_files f SET hits = f.hits + v.hits, last_access = GREATEST(f.last_access, v.last_access)
+         FROM v WHERE f.local = v.remote AND f.path = v.cache_key`,
         [artifacts.map((a) => a.remote), artifacts.map((a) => a.cacheKey), artifacts.map((a) => a.hits), artifacts.map((a) => a.lastAccess.toISOString())],
       );
     }
@@ -266,7 +275,7 @@ export class PostgresMetadataStore implements MetadataStore {
   async usageSince(since: Date, topLimit: number): Promise<UsageReport> {
     const totals = await this.#pg.query<Record<string, string>>(
       `SELECT remote, sum(requests) AS requests, sum(hits) AS hits, sum(misses) AS misses, sum(errors) AS errors,
-         sum(bytes_served) AS bytes_served, sum(bytes_fetched) AS bytes_fetched
+         sum(bytes_served) AS bytes_served, sum(bytes_fetched) AS bytes_fetched, sum(uploads) AS uploads, sum(bytes_uploaded) AS bytes_uploaded
        FROM usage_minutes WHERE minute >= date_trunc('minute', $1::timestamptz) GROUP BY remote ORDER BY remote`,
       [since.toISOString()],
     );
@@ -294,7 +303,8 @@ export class PostgresMetadataStore implements MetadataStore {
   async usageSeries(since: Date, bucketSeconds: number): Promise<UsageBucket[]> {
     const rows = await this.#pg.query<Record<string, string>>(
       `SELECT date_bin(make_interval(secs => $2), minute, 'epoch'::timestamptz) AS bucket, sum(requests) AS requests, sum(hits) AS hits,
-         sum(misses) AS misses, sum(errors) AS errors, sum(bytes_served) AS bytes_served, sum(bytes_fetched) AS bytes_fetched
+         sum(misses) AS misses, sum(errors) AS errors, sum(bytes_served) AS bytes_served, sum(bytes_fetched) AS bytes_fetched,
+         sum(uploads) AS uploads, sum(bytes_uploaded) AS bytes_uploaded
        FROM usage_minutes WHERE minute >= date_trunc('minute', $1::timestamptz) GROUP BY 1 ORDER BY 1`,
       [since.toISOString(), bucketSeconds],
     );

@@ -60,7 +60,19 @@ export type EvictionTarget = { path: string } | { prefix: string };
 
 /** Counters gathered from many requests, added in one write. */
 export interface UsageBatch {
-  remotes: { remote: string; minute: Date; requests: number; hits: number; misses: number; errors: number; bytesServed: number; bytesFetched: number }[];
+  remotes: {
+    remote: string;
+    minute: Date;
+    requests: number;
+    hits: number;
+    misses: number;
+    errors: number;
+    bytesServed: number;
+    bytesFetched: number;
+    /** Files written to a local repository, and their bytes. */
+    uploads: number;
+    bytesUploaded: number;
+  }[];
   artifacts: { remote: string; path: string; cacheKey: string; hour: Date; requests: number; hits: number; bytesServed: number; lastAccess: Date }[];
 }
 
@@ -71,6 +83,8 @@ export interface UsageTotals {
   errors: number;
   bytesServed: number;
   bytesFetched: number;
+  uploads: number;
+  bytesUploaded: number;
 }
 
 /** Usage of every remote summed over one time bucket (the overview's charts). */
@@ -114,7 +128,7 @@ export interface MetadataStore {
   getArtifact(remote: string, cacheKey: string): Promise<ArtifactRow | null>;
   /** Deletes up to `limit` matching rows and returns them. */
   deleteArtifacts(remote: string, target: EvictionTarget, limit: number): Promise<{ cacheKey: string; path: string; sha256: string }[]>;
-  /** The subset of `sha256s` that some artifact row still refers to. */
+  /** The subset of `sha256s` that some row (a cached artifact or a local's file) still refers to. */
   referencedBlobs(sha256s: string[]): Promise<Set<string>>;
   /** Objects and bytes cached per remote (every remote that has any). */
   storageByRemote(): Promise<{ remote: string; objects: number; bytes: number }[]>;

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { ConfigKind } from "../../../infra/meta/types.ts";
 import type { AppEnv } from "../../context.ts";
 import { CONFIG_VERSION_KEY } from "../../config/cache.ts";
-import { ConfigError, parseRemote, remoteName, type FieldProblem } from "../../config/schema.ts";
+import { ConfigError, parseRepository, remoteName, type FieldProblem } from "../../config/schema.ts";
 import { virtualSchema } from "../../config/virtual.ts";
 import { jsonError } from "../../errors.ts";
 import { purgeRemote } from "../../maintenance/orphans.ts";
@@ -17,9 +17,10 @@ type Json = Record<string, unknown>;
 type Validator = (c: Context<AppEnv>, name: string, config: Json) => Promise<Json>;
 
 const validators: Record<ConfigKind, Validator> = {
+  // Remotes and locals share the table and the endpoints: `type: local` in the body makes a local.
   remotes: async (_c, name, config) => {
     try {
-      const { name: _, ...stored } = parseRemote(name, config);
+      const { name: _, ...stored } = parseRepository(name, config);
       return stored;
     } catch (error) {
       if (error instanceof ConfigError) throw new InvalidConfig(error.problems.join("; "), error.fields);

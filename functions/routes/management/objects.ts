@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import type { EvictionTarget } from "../../../infra/meta/types.ts";
 import { z } from "zod";
 import type { AppEnv } from "../../context.ts";
+import type { LocalStore } from "../../../infra/meta/local-store.ts";
 import { jsonError } from "../../errors.ts";
 import { parseQuery } from "./body.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
@@ -29,7 +30,9 @@ objectsRoutes.get("/:name/objects", async (c) => {
   const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, cursorSchema);
   if (cursor === null) return jsonError(400, "BAD_CURSOR", "the cursor is not one this API returned");
   const after = cursor && { path: cursor[0], cacheKey: cursor[1] };
-  if (!(await c.var.stores.meta.getConfig("remotes", remote))) return jsonError(404, "REMOTE_NOT_FOUND", `no remote named '${remote}'`);
+  const config = await c.var.stores.meta.getConfig("remotes", remote);
+  if (!config) return jsonError(404, "REMOTE_NOT_FOUND", `no remote named '${remote}'`);
+  if (isLocalConfig(config.config)) return c.json(await localObjects(c.var.stores.locals, remote, query, after?.path));
   const rows = await c.var.stores.meta.listArtifacts(remote, { prefix: query.prefix, after, limit: query.limit + 1 });
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
@@ -51,6 +54,10 @@ objectsRoutes.delete("/:name/objects", async (c) => {
   const remote = c.req.param("name");
   const query = parseQuery(c, evictObjectsQuery);
   if (query instanceof Response) return query;
+  const config = await c.var.stores.meta.getConfig("remotes", remote);
+  if (config && isLocalConfig(config.config)) {
+    return jsonError(400, "NOT_A_CACHE", `${remote} is a local repository: its files are not a cache; DELETE them at /api/v1/local/${remote}/{path}`);
+  }
   const target = query.path !== undefined ? { path: query.path } : { prefix: query.prefix! };
   const result = await evictObjects(c, remote, target);
   if ("path" in target && result.evicted === 0) return jsonError(404, "NOT_CACHED", `${remote}: '${target.path}' is not cached`);
@@ -62,4 +69,28 @@ export async function evictObjects(c: Context<AppEnv>, remote: string, target: E
   const result = await evict(c.var.stores, remote, target);
   if (result.evicted > 0 || "prefix" in target) logEvent(c, "eviction", remote, { ...target, evicted: result.evicted, blobs_deleted: result.blobsDeleted });
   return result;
+}
+
+function isLocalConfig(config: unknown): boolean {
+  return typeof config === "object" && config !== null && (config as Record<string, unknown>).type === "local";
+}
+
+/** A local's files in the browser's shape (fetched_at = when uploaded), plus who uploaded them. */
+async function localObjects(locals: LocalStore, local: string, query: { prefix: string; limit: number }, after: string | undefined) {
+  const rows = await locals.listLocalFiles(local, { prefix: query.prefix, after, limit: query.limit + 1 });
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    objects: page.map((row) => ({
+      path: row.path,
+      size: row.size,
+      sha256: row.sha256,
+      content_type: row.contentType,
+      fetched_at: row.uploadedAt.toISOString(),
+      last_access: row.lastAccess?.toISOString() ?? null,
+      hits: row.hits,
+      uploaded_by: row.uploadedBy,
+    })),
+    next_cursor: rows.length > query.limit && last ? encodeCursor([last.path, last.path]) : null,
+  };
 }

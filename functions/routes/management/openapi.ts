@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../context.ts";
-import { remoteSchema } from "../../config/schema.ts";
+import { localSchema, remoteSchema } from "../../config/schema.ts";
 import { virtualSchema } from "../../config/virtual.ts";
 import { VERSION } from "../../version.ts";
 import { eventsQuery } from "./events.ts";
@@ -41,8 +41,10 @@ const json = (description: string, ref?: string) => ({
 });
 const nameParameter = { name: "name", in: "path", required: true, schema: { type: "string" } };
 
-function crud(kind: "remotes" | "virtuals", item: string) {
-  const body = { required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${item}` } } } };
+/** `items`: the component schemas one item may follow (remotes: a Remote or, with `type: local`, a Local). */
+function crud(kind: "remotes" | "virtuals", item: string, items: string[] = [item]) {
+  const refs = items.map((name) => ({ $ref: `#/components/schemas/${name}` }));
+  const body = { required: true, content: { "application/json": { schema: refs.length === 1 ? refs[0] : { oneOf: refs } } } };
   return {
     [`/${kind}`]: {
       get: { summary: `List ${kind} (secrets shown as {"set": true})`, responses: { 200: json(`all ${kind}`), ...errors } },
@@ -78,6 +80,7 @@ export function openapiDocument() {
           properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" } } } },
         },
         Remote: schema(remoteSchema),
+        Local: schema(localSchema),
         Virtual: schema(virtualSchema),
         ProbeRequest: schema(probeBody),
         PrefetchRequest: schema(prefetchBody),
@@ -85,7 +88,7 @@ export function openapiDocument() {
       },
     },
     paths: {
-      ...crud("remotes", "Remote"),
+      ...crud("remotes", "Remote", ["Remote", "Local"]),
       ...crud("virtuals", "Virtual"),
       "/remotes/{name}/objects": {
         parameters: [nameParameter],

@@ -2,7 +2,7 @@
  * Secrets in a stored config are write-only: reads show `{ "set": true }` in their place, and a
  * write that sends `{ "set": true }` back keeps the stored value (so GET → edit → PUT works).
  */
-const SECRET_PATHS = [["auth", "token"], ["auth", "password"], ["auth", "value"], ["token"], ["read_tokens"]];
+const SECRET_PATHS = [["auth", "token"], ["auth", "password"], ["auth", "value"], ["token"], ["read_tokens"], ["write_tokens"]];
 
 export const SET_MARKER = { set: true } as const;
 

@@ -60,7 +60,7 @@ export async function usageStats(
 }
 
 function zero(): UsageTotals {
-  return { requests: 0, hits: 0, misses: 0, errors: 0, bytesServed: 0, bytesFetched: 0 };
+  return { requests: 0, hits: 0, misses: 0, errors: 0, bytesServed: 0, bytesFetched: 0, uploads: 0, bytesUploaded: 0 };
 }
 
 function add(sum: UsageTotals, row: UsageTotals): UsageTotals {
@@ -71,6 +71,8 @@ function add(sum: UsageTotals, row: UsageTotals): UsageTotals {
     errors: sum.errors + row.errors,
     bytesServed: sum.bytesServed + row.bytesServed,
     bytesFetched: sum.bytesFetched + row.bytesFetched,
+    uploads: sum.uploads + row.uploads,
+    bytesUploaded: sum.bytesUploaded + row.bytesUploaded,
   };
 }
 
@@ -85,5 +87,7 @@ export function summarize(totals: UsageTotals) {
     bytes_served: totals.bytesServed,
     bytes_fetched: totals.bytesFetched,
     bytes_saved: Math.max(0, totals.bytesServed - totals.bytesFetched),
+    uploads: totals.uploads,
+    bytes_uploaded: totals.bytesUploaded,
   };
 }

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../context.ts";
-import { parseRemote, type RemoteConfig } from "../../config/schema.ts";
+import { isLocal, parseRepository, type RemoteConfig } from "../../config/schema.ts";
 import { jsonError } from "../../errors.ts";
 import { parseRemotePath, planRemotePath, type FetchPlan } from "../../proxy/plan.ts";
 import { proxyBase } from "../../proxy/proxy-base.ts";
@@ -11,7 +11,10 @@ import { proxyBase } from "../../proxy/proxy-base.ts";
  */
 export async function storedRemote(c: Context<AppEnv>, name: string): Promise<RemoteConfig | Response> {
   const row = await c.var.stores.meta.getConfig("remotes", name);
-  return row ? parseRemote(row.name, row.config) : jsonError(404, "REMOTE_NOT_FOUND", `no remote named '${name}'`);
+  if (!row) return jsonError(404, "REMOTE_NOT_FOUND", `no remote named '${name}'`);
+  const repository = parseRepository(row.name, row.config);
+  if (isLocal(repository)) return jsonError(400, "NOT_A_REMOTE", `'${name}' is a local repository: it has no upstream to fetch from`);
+  return repository;
 }
 
 /**

@@ -1,0 +1,59 @@
+import type { BlobStore } from "../../infra/blob/types.ts";
+import { BlobUpload, type StoredBlob } from "../storage/blob-upload.ts";
+import { newUploadKey } from "../storage/content-address.ts";
+
+/** Why a body was not kept; the caller answers in its ecosystem's error shape. */
+export interface UploadRefused {
+  status: 400 | 413;
+  code: "BODY_TOO_LARGE" | "UPLOAD_INCOMPLETE" | "BAD_CONTENT_LENGTH";
+  message: string;
+}
+
+export type Received = { blob: StoredBlob } | { refused: UploadRefused };
+
+/**
+ * Streams a request body into the blob store under `uploads/<uuid>`, hashed on the way
+ * (BlobUpload: one put up to 8 MiB, multipart above or for chunked bodies, bounded memory).
+ * A body over `maxSize` is refused with 413 before any byte is read when Content-Length says so,
+ * and as soon as a chunked body passes it; a body cut off mid-way is aborted. In both cases
+ * nothing is left behind. The blob stays at its upload key: moving it to its content address
+ * is the commit's business (files.ts), after any check on the bytes.
+ *
+ * Call it only after the write access check: nothing of the body is read before.
+ */
+export async function receiveUpload(blobs: BlobStore, request: Request, maxSize: number): Promise<Received> {
+  const header = request.headers.get("content-length");
+  if (header !== null && !/^\d+$/.test(header)) return { refused: { status: 400, code: "BAD_CONTENT_LENGTH", message: "Content-Length must be a number of bytes" } };
+  const declared = header === null ? null : Number(header);
+  if (declared !== null && declared > maxSize) return { refused: tooLarge(maxSize) };
+
+  const upload = new BlobUpload(blobs, newUploadKey(), { size: declared ?? (request.body ? null : 0) });
+  if (!request.body) return { blob: await upload.finish() };
+  const reader = request.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (upload.bytes + value.byteLength > maxSize) {
+        await Promise.allSettled([upload.abort(), reader.cancel()]);
+        return { refused: tooLarge(maxSize) };
+      }
+      await upload.write(value);
+    }
+    return { blob: await upload.finish() };
+  } catch (error) {
+    await Promise.allSettled([upload.abort(error), reader.cancel(error)]);
+    return { refused: { status: 400, code: "UPLOAD_INCOMPLETE", message: `the upload did not arrive whole (${(error as Error).message}); nothing was stored` } };
+  }
+}
+
+function tooLarge(maxSize: number): UploadRefused {
+  return { status: 413, code: "BODY_TOO_LARGE", message: `uploads to this repository are limited to ${maxSize} bytes (max_upload_size)` };
+}
+
+/** The hex sha256 a client declared for its upload (`X-Checksum-Sha256`), null when none, "invalid" when malformed. */
+export function declaredSha256(request: Request): string | null | "invalid" {
+  const value = request.headers.get("x-checksum-sha256")?.trim();
+  if (value === undefined) return null;
+  return /^[0-9a-f]{64}$/i.test(value) ? value.toLowerCase() : "invalid";
+}

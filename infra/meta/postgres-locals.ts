@@ -1,0 +1,283 @@
+import type { PgConnection } from "../pg/connection.ts";
+import type {
+  BlobLockedStore,
+  FolderEntry,
+  Json,
+  LocalFile,
+  LocalFileUsage,
+  PackageRecord,
+  LocalStore,
+  VersionRecord,
+  NewLocalFile,
+  NewVersion,
+  PackageState,
+} from "./local-store.ts";
+
+const FILE_COLUMNS = "local, path, sha256, size, content_type, uploaded_by, uploaded_at, package, version, metadata";
+
+/**
+ * The sha256s some row still refers to: a cached artifact or a local's file. A blob is deleted
+ * only when neither does (identical bytes are one blob).
+ */
+export async function referencedBlobs(pg: PgConnection, sha256s: string[]): Promise<Set<string>> {
+  if (sha256s.length === 0) return new Set();
+  const rows = await pg.query<{ sha256: string }>(
+    `SELECT sha256 FROM artifacts WHERE sha256 = ANY($1::text[])
+     UNION SELECT sha256 FROM local_files WHERE sha256 = ANY($1::text[])`,
+    [sha256s],
+  );
+  return new Set(rows.map((row) => row.sha256));
+}
+
+/** LocalStore on Postgres (Neon in production; Postgres or PGlite locally). */
+export class PostgresLocalStore implements LocalStore {
+  readonly #pg: PgConnection;
+  readonly #locked: BlobLockedStore;
+
+  constructor(pg: PgConnection) {
+    this.#pg = pg;
+    this.#locked = {
+      insertLocalFile: (file, options) => this.#insertFile(file, options),
+      publishVersion: (version) => this.#publishVersion(version),
+      referencedBlobs: (sha256s) => referencedBlobs(this.#pg, sha256s),
+    };
+  }
+
+  async getLocalFile(local: string, path: string): Promise<LocalFile | null> {
+    const rows = await this.#pg.query<Record<string, unknown>>(`SELECT ${FILE_COLUMNS} FROM local_files WHERE local = $1 AND path = $2`, [local, path]);
+    return rows[0] ? fileFromRow(rows[0]) : null;
+  }
+
+  async listLocalFiles(local: string, options: { prefix: string; after?: string; limit: number }): Promise<LocalFileUsage[]> {
+    const rows = await this.#pg.query<Record<string, unknown>>(
+      `SELECT ${FILE_COLUMNS}, hits, last_access FROM local_files
+       WHERE local = $1 AND starts_with(path, $2) AND path > $3 ORDER BY path LIMIT $4`,
+      [local, options.prefix, options.after ?? "", options.limit],
+    );
+    return rows.map((row) => ({ ...fileFromRow(row), hits: Number(row.hits), lastAccess: row.last_access ? new Date(row.last_access as string) : null }));
+  }
+
+  async listLocalFolder(local: string, folder: string, options: { after?: string; limit: number }): Promise<FolderEntry[]> {
+    // Each file below the folder contributes its first segment: the file's name, or a sub-folder's name with "/".
+    const rows = await this.#pg.query<Record<string, unknown>>(
+      `SELECT DISTINCT ON (name) name, is_folder, ${FILE_COLUMNS} FROM (
+         SELECT CASE WHEN strpos(rest, '/') > 0 THEN left(rest, strpos(rest, '/')) ELSE rest END AS name,
+                strpos(rest, '/') > 0 AS is_folder, ${FILE_COLUMNS}
+         FROM (SELECT substr(path, length($2) + 1) AS rest, ${FILE_COLUMNS} FROM local_files WHERE local = $1 AND starts_with(path, $2)) below
+       ) named
+       WHERE name > $3 ORDER BY name LIMIT $4`,
+      [local, folder, options.after ?? "", options.limit],
+    );
+    return rows.map((row) => (row.is_folder ? { kind: "folder", name: String(row.name) } : { kind: "file", name: String(row.name), file: fileFromRow(row) }));
+  }
+
+  async deleteLocalFile(local: string, path: string): Promise<LocalFile | null> {
+    const rows = await this.#pg.query<Record<string, unknown>>(`DELETE FROM local_files WHERE local = $1 AND path = $2 RETURNING ${FILE_COLUMNS}`, [local, path]);
+    return rows[0] ? fileFromRow(rows[0]) : null;
+  }
+
+  async withBlobLocks<T>(sha256s: string[], work: (locked: BlobLockedStore) => Promise<T>): Promise<T> {
+    return this.#pg.transaction(async (tx) => {
+      // In a fixed order, so two transactions locking overlapping sets cannot deadlock.
+      await tx.query(
+        `SELECT pg_advisory_xact_lock(hashtextextended(sha256, 0)) FROM (SELECT DISTINCT sha256 FROM unnest($1::text[]) AS s(sha256) ORDER BY sha256) ordered`,
+        [sha256s],
+      );
+      return work(this.#locked);
+    });
+  }
+
+  async readPackage(local: string, name: string): Promise<PackageState | null> {
+    // One round trip: an index is rebuilt from this whenever its cached copy is gone.
+    const rows = await this.#pg.query<Record<string, unknown>>(
+      `SELECT p.local, p.name, p.display_name, p.metadata, p.revision, p.created_at, p.updated_at,
+         (SELECT coalesce(json_agg(v ORDER BY v.published_at, v.version), '[]'::json) FROM local_versions v
+           WHERE v.local = p.local AND v.package = p.name) AS versions,
+         (SELECT coalesce(json_object_agg(t.tag, t.version), '{}'::json) FROM local_tags t
+           WHERE t.local = p.local AND t.package = p.name) AS tags,
+         (SELECT coalesce(json_agg(f ORDER BY f.path), '[]'::json) FROM (SELECT ${FILE_COLUMNS} FROM local_files
+           WHERE local = p.local AND package = p.name) f) AS files
+       FROM local_packages p WHERE p.local = $1 AND p.name = $2`,
+      [local, name],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      package: packageFromRow(row),
+      versions: (row.versions as Record<string, unknown>[]).map(versionFromRow),
+      tags: row.tags as Record<string, string>,
+      files: (row.files as Record<string, unknown>[]).map(fileFromRow),
+    };
+  }
+
+  async listPackages(local: string): Promise<PackageRecord[]> {
+    const rows = await this.#pg.query<Record<string, unknown>>(
+      `SELECT local, name, display_name, metadata, revision, created_at, updated_at FROM local_packages p
+       WHERE local = $1 AND EXISTS (SELECT 1 FROM local_versions v WHERE v.local = p.local AND v.package = p.name AND v.deleted_at IS NULL)
+       ORDER BY name`,
+      [local],
+    );
+    return rows.map(packageFromRow);
+  }
+
+  async setTag(local: string, packageName: string, tag: string, version: string): Promise<boolean> {
+    return this.#changePackage(
+      `INSERT INTO local_tags (local, package, tag, version)
+       SELECT $1, $2, $3, $4 WHERE EXISTS
+         (SELECT 1 FROM local_versions WHERE local = $1 AND package = $2 AND version = $4 AND deleted_at IS NULL)
+       ON CONFLICT (local, package, tag) DO UPDATE SET version = EXCLUDED.version, updated_at = now() RETURNING tag`,
+      [local, packageName, tag, version],
+    );
+  }
+
+  async deleteTag(local: string, packageName: string, tag: string): Promise<boolean> {
+    return this.#changePackage("DELETE FROM local_tags WHERE local = $1 AND package = $2 AND tag = $3 RETURNING tag", [local, packageName, tag]);
+  }
+
+  async setVersionMetadata(local: string, packageName: string, version: string, metadata: Json): Promise<boolean> {
+    return this.#changePackage(
+      `UPDATE local_versions SET metadata = $4 WHERE local = $1 AND package = $2 AND version = $3 AND deleted_at IS NULL RETURNING version`,
+      [local, packageName, version, JSON.stringify(metadata)],
+    );
+  }
+
+  async unpublishVersion(local: string, packageName: string, version: string): Promise<LocalFile[] | null> {
+    const rows = await this.#pg.query<Record<string, unknown>>(
+      `WITH gone AS (
+         UPDATE local_versions SET deleted_at = now() WHERE local = $1 AND package = $2 AND version = $3 AND deleted_at IS NULL RETURNING version
+       ), untagged AS (
+         DELETE FROM local_tags WHERE local = $1 AND package = $2 AND version IN (SELECT version FROM gone)
+       ), bumped AS (
+         UPDATE local_packages SET revision = revision + 1, updated_at = now() WHERE local = $1 AND name = $2 AND EXISTS (SELECT 1 FROM gone)
+       ), files AS (
+         DELETE FROM local_files WHERE local = $1 AND package = $2 AND version IN (SELECT version FROM gone) RETURNING ${FILE_COLUMNS}
+       )
+       SELECT files.* FROM gone LEFT JOIN files ON true`,
+      [local, packageName, version],
+    );
+    if (rows.length === 0) return null;
+    return rows.filter((row) => row.path !== null).map(fileFromRow);
+  }
+
+  /** One statement that changes a package's versions or tags (RETURNING a row when it did), and the revision bump with it. */
+  async #changePackage(change: string, params: unknown[]): Promise<boolean> {
+    const rows = await this.#pg.query(
+      `WITH changed AS (${change})
+       UPDATE local_packages SET revision = revision + 1, updated_at = now()
+       WHERE local = $1 AND name = $2 AND EXISTS (SELECT 1 FROM changed) RETURNING revision`,
+      params,
+    );
+    return rows.length > 0;
+  }
+
+  async #insertFile(file: NewLocalFile, options: { replace: boolean }): Promise<{ stored: LocalFile | null; previous: LocalFile | null }> {
+    // `previous` is read (and locked) in the same statement, so a concurrent replace cannot slip between.
+    const onConflict = options.replace
+      ? `UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size, content_type = EXCLUDED.content_type, uploaded_by = EXCLUDED.uploaded_by,
+           uploaded_at = now(), package = EXCLUDED.package, version = EXCLUDED.version, metadata = EXCLUDED.metadata, hits = 0, last_access = NULL`
+      : "NOTHING";
+    const rows = await this.#pg.query<Record<string, unknown>>(
+      `WITH previous AS (SELECT ${FILE_COLUMNS} FROM local_files WHERE local = $1 AND path = $2 FOR UPDATE),
+       stored AS (
+         INSERT INTO local_files (local, path, sha256, size, content_type, uploaded_by, package, version, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (local, path) DO ${onConflict} RETURNING ${FILE_COLUMNS}
+       )
+       SELECT 'stored' AS row_kind, ${FILE_COLUMNS} FROM stored UNION ALL SELECT 'previous', ${FILE_COLUMNS} FROM previous`,
+      fileParams(file),
+    );
+    const find = (kind: string) => rows.find((row) => row.row_kind === kind);
+    const stored = find("stored");
+    const previous = find("previous");
+    return { stored: stored ? fileFromRow(stored) : null, previous: previous ? fileFromRow(previous) : null };
+  }
+
+  async #publishVersion(version: NewVersion): Promise<{ result: "published"; revision: number } | { result: "exists" }> {
+    const { local } = version;
+    const name = version.package.name;
+    // A savepoint, so that "exists" undoes this publish without ending the caller's transaction.
+    await this.#pg.query("SAVEPOINT publish_version");
+    try {
+      await this.#pg.query(
+        `INSERT INTO local_packages (local, name, display_name, revision) VALUES ($1, $2, $3, 0) ON CONFLICT (local, name) DO NOTHING`,
+        [local, name, version.package.displayName],
+      );
+      const inserted = await this.#pg.query(
+        `INSERT INTO local_versions (local, package, version, metadata, published_by) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (local, package, version) DO NOTHING RETURNING version`,
+        [local, name, version.version, JSON.stringify(version.metadata), version.publishedBy],
+      );
+      if (inserted.length === 0) return await this.#undoPublish();
+      for (const file of version.files) {
+        const stored = await this.#pg.query(
+          `INSERT INTO local_files (local, path, sha256, size, content_type, uploaded_by, package, version, metadata)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (local, path) DO NOTHING RETURNING path`,
+          fileParams({ ...file, package: name, version: version.version }),
+        );
+        if (stored.length === 0) return await this.#undoPublish();
+      }
+      for (const [tag, target] of Object.entries(version.tags ?? {})) {
+        await this.#pg.query(
+          `INSERT INTO local_tags (local, package, tag, version) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (local, package, tag) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`,
+          [local, name, tag, target],
+        );
+      }
+      const [bumped] = await this.#pg.query<{ revision: string }>(
+        `UPDATE local_packages SET revision = revision + 1, updated_at = now(), metadata = metadata || $3 WHERE local = $1 AND name = $2 RETURNING revision`,
+        [local, name, JSON.stringify(version.package.metadata ?? {})],
+      );
+      await this.#pg.query("RELEASE SAVEPOINT publish_version");
+      return { result: "published", revision: Number(bumped!.revision) };
+    } catch (error) {
+      await this.#pg.query("ROLLBACK TO SAVEPOINT publish_version").catch(() => {});
+      throw error;
+    }
+  }
+
+  async #undoPublish(): Promise<{ result: "exists" }> {
+    await this.#pg.query("ROLLBACK TO SAVEPOINT publish_version");
+    return { result: "exists" };
+  }
+}
+
+function fileParams(file: NewLocalFile): unknown[] {
+  return [file.local, file.path, file.sha256, file.size, file.contentType, file.uploadedBy, file.package ?? null, file.version ?? null, JSON.stringify(file.metadata ?? {})];
+}
+
+/** From a query row or a json_agg element (numbers and dates arrive as strings or as values). */
+function fileFromRow(row: Record<string, unknown>): LocalFile {
+  return {
+    local: String(row.local),
+    path: String(row.path),
+    sha256: String(row.sha256),
+    size: Number(row.size),
+    contentType: String(row.content_type),
+    uploadedBy: String(row.uploaded_by),
+    uploadedAt: new Date(row.uploaded_at as string),
+    package: (row.package as string | null) ?? null,
+    version: (row.version as string | null) ?? null,
+    metadata: (row.metadata as Json | null) ?? {},
+  };
+}
+
+function packageFromRow(row: Record<string, unknown>): PackageRecord {
+  return {
+    local: String(row.local),
+    name: String(row.name),
+    displayName: String(row.display_name),
+    metadata: (row.metadata as Json | null) ?? {},
+    revision: Number(row.revision),
+    createdAt: new Date(row.created_at as string),
+    updatedAt: new Date(row.updated_at as string),
+  };
+}
+
+function versionFromRow(row: Record<string, unknown>): VersionRecord {
+  return {
+    version: String(row.version),
+    metadata: (row.metadata as Json | null) ?? {},
+    publishedBy: String(row.published_by),
+    publishedAt: new Date(row.published_at as string),
+    deletedAt: row.deleted_at ? new Date(row.deleted_at as string) : null,
+  };
+}
