@@ -15,6 +15,7 @@ commands:
   remotes get NAME                  one remote (secrets shown as {"set": true})
   remotes apply -f FILE [--dry-run] make the remotes (and virtuals) match a YAML file
   remotes delete NAME
+  upload LOCAL PATH FILE            put FILE into a local repository at PATH (streamed, sha256 checked)
   objects ls REMOTE [--prefix P] [--limit N] [--all]
   objects evict REMOTE (--path PATH | --prefix P)
   stats [--window 1h|24h|7d]
@@ -80,6 +81,12 @@ async function run(): Promise<number> {
       return remotes();
     case "objects":
       return objects();
+    case "upload": {
+      if (!sub || rest.length !== 2) usage("upload needs LOCAL, PATH and FILE");
+      const stored = await client.upload(sub, rest[0]!, rest[1]!);
+      output(stored, () => `${stored.result} ${stored.url}\n${bytes(stored.size)}, sha256 ${stored.sha256}`);
+      return EXIT.ok;
+    }
     case "stats": {
       const window = options.window ?? "24h";
       const stats = await client.request("GET", `/stats?window=${enc(window)}`);
@@ -143,7 +150,7 @@ async function remotes(): Promise<number> {
   switch (sub) {
     case "list": {
       const result = await client.request("GET", "/remotes");
-      output(result, () => table(["NAME", "PACKAGE", "BASE URL", "PRIVATE", "DESCRIPTION"], result.remotes.map((r: any) => [r.name, r.package, r.base_url, r.private ? "yes" : "no", r.description])));
+      output(result, () => table(["NAME", "PACKAGE", "BASE URL", "PRIVATE", "DESCRIPTION"], result.remotes.map((r: any) => [r.name, r.package, r.base_url ?? "(local)", r.private ? "yes" : "no", r.description])));
       return EXIT.ok;
     }
     case "get": {

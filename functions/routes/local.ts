@@ -54,7 +54,8 @@ async function handle(c: Context<AppEnv>, local: LocalConfig, prefix: string): P
   if (!type) return jsonError(501, "NOT_IMPLEMENTED", `${local.name}: locals of package '${local.package}' are not served by this version yet`);
   const ctx = { ...proxyContext(c), local, request: c.req.raw, path, baseUrl: proxyBase(c.req.raw, local, prefix) };
   const response = await type.handle(ctx);
-  if (c.req.method === "GET" || c.req.method === "HEAD") {
+  // Reads of files count in stats (folder listings do not, as they are not artifacts).
+  if ((c.req.method === "GET" || c.req.method === "HEAD") && path !== "" && !path.endsWith("/")) {
     const bytes = c.req.method === "HEAD" ? 0 : Number(response.headers.get("content-length") ?? 0);
     const source = response.status >= 400 ? "error" : "local";
     ctx.observer.served({ remote: local.name, path, cacheKey: path, source, status: response.status, bytes });

@@ -171,24 +171,21 @@ export class PostgresLocalStore implements LocalStore {
   }
 
   async #insertFile(file: NewLocalFile, options: { replace: boolean }): Promise<{ stored: LocalFile | null; previous: LocalFile | null }> {
-    // `previous` is read (and locked) in the same statement, so a concurrent replace cannot slip between.
-    const onConflict = options.replace
-      ? `UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size, content_type = EXCLUDED.content_type, uploaded_by = EXCLUDED.uploaded_by,
-           uploaded_at = now(), package = EXCLUDED.package, version = EXCLUDED.version, metadata = EXCLUDED.metadata, hits = 0, last_access = NULL`
-      : "NOTHING";
+    // Writers of one path take turns (until the caller's transaction ends), so `previous` is
+    // exactly the row this write replaces or keeps.
+    await this.#pg.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", [`${file.local}/${file.path}`]);
+    const previous = await this.getLocalFile(file.local, file.path);
+    if (previous && !options.replace) return { stored: null, previous };
     const rows = await this.#pg.query<Record<string, unknown>>(
-      `WITH previous AS (SELECT ${FILE_COLUMNS} FROM local_files WHERE local = $1 AND path = $2 FOR UPDATE),
-       stored AS (
-         INSERT INTO local_files (local, path, sha256, size, content_type, uploaded_by, package, version, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (local, path) DO ${onConflict} RETURNING ${FILE_COLUMNS}
-       )
-       SELECT 'stored' AS row_kind, ${FILE_COLUMNS} FROM stored UNION ALL SELECT 'previous', ${FILE_COLUMNS} FROM previous`,
+      `INSERT INTO local_files (local, path, sha256, size, content_type, uploaded_by, package, version, metadata)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (local, path) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size, content_type = EXCLUDED.content_type,
+         uploaded_by = EXCLUDED.uploaded_by, uploaded_at = now(), package = EXCLUDED.package, version = EXCLUDED.version,
+         metadata = EXCLUDED.metadata, hits = 0, last_access = NULL
+       RETURNING ${FILE_COLUMNS}`,
       fileParams(file),
     );
-    const find = (kind: string) => rows.find((row) => row.row_kind === kind);
-    const stored = find("stored");
-    const previous = find("previous");
-    return { stored: stored ? fileFromRow(stored) : null, previous: previous ? fileFromRow(previous) : null };
+    return { stored: fileFromRow(rows[0]!), previous };
   }
 
   async #publishVersion(version: NewVersion): Promise<{ result: "published"; revision: number } | { result: "exists" }> {
