@@ -61,11 +61,23 @@ export function clientBenchConfig(env: Record<string, string | undefined>): Clie
   };
 }
 
-/** Which tables a run prints: `BENCH_ONLY=cache` or `clients` for one of them, both by default. */
-export function benchSections(env: Record<string, string | undefined>): { cache: boolean; clients: boolean } {
+/** The uploads section (bench/uploads.ts): a large PUT into a local repository. */
+export interface UploadBenchConfig {
+  quick: boolean;
+  uploadBytes: number;
+}
+
+export function uploadBenchConfig(env: Record<string, string | undefined>): UploadBenchConfig {
+  return { quick: env.BENCH_QUICK === "1", uploadBytes: envNumber(env)("BENCH_UPLOAD_MIB", 1024, 32) * MiB };
+}
+
+const SECTIONS = ["cache", "clients", "uploads"] as const;
+
+/** Which tables a run prints: `BENCH_ONLY=cache`, `clients` or `uploads` for one of them, all by default. */
+export function benchSections(env: Record<string, string | undefined>): Record<(typeof SECTIONS)[number], boolean> {
   const only = env.BENCH_ONLY;
-  if (only !== undefined && only !== "cache" && only !== "clients") throw new Error(`BENCH_ONLY: '${only}' is neither 'cache' nor 'clients'`);
-  return { cache: only !== "clients", clients: only !== "cache" };
+  if (only !== undefined && !(SECTIONS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY: '${only}' is not one of ${SECTIONS.join(", ")}`);
+  return { cache: only === undefined || only === "cache", clients: only === undefined || only === "clients", uploads: only === undefined || only === "uploads" };
 }
 
 /** A positive number from the environment, or the full run's or the smoke run's default. */

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the proxy against its runtime's empty handler, nginx proxy_cache and the origin
  * directly, all on loopback in one run; prints one markdown table and the targets, then a second one
- * with real clients (bench/clients.ts). BENCH_ONLY=cache|clients runs one of them. See bench/README.md.
+ * with real clients (bench/clients.ts) and a third with uploads to a local repository (bench/uploads.ts).
+ * BENCH_ONLY=cache|clients|uploads runs one of them. See bench/README.md.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
@@ -10,12 +11,13 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { countRedisCommands, createDatabase, perRequest, readPostgresCounts, startRedis, STATS_SETTLE_MS } from "./backends.ts";
 import { clientBench, missingClientTools } from "./clients.ts";
-import { benchConfig, benchSections, clientBenchConfig, formatSize, type BenchConfig } from "./config.ts";
+import { benchConfig, benchSections, clientBenchConfig, formatSize, uploadBenchConfig, type BenchConfig } from "./config.ts";
 import { hitLoop, median, transfer, wrk, type Transfer, type WrkResult } from "./load.ts";
 import { startNginx } from "./nginx.ts";
 import { available, Cleanup } from "./processes.ts";
 import { emptyOnMiniflare, emptyOnWrangler, proxyOnMiniflare, proxyOnWrangler, rssMiB, type Running } from "./runtimes.ts";
 import { fmt, Table } from "./table.ts";
+import { uploadBench } from "./uploads.ts";
 
 /** Tables the stats recorder writes in its batched flush; anything else would be the hit path itself. */
 const STATS_TABLES = new Set(["usage_minutes", "artifact_usage_hours", "artifacts", "events"]);
@@ -59,6 +61,7 @@ let hugeTtfb: number | null = null;
 const sections = benchSections(process.env);
 const missing: string[] = [];
 if (sections.cache) for (const tool of ["wrk", "curl", "nginx", "redis-server"]) if (!(await available(tool))) missing.push(tool);
+if (sections.uploads) for (const tool of ["curl", "nginx", "redis-server"]) if (!missing.includes(tool) && !(await available(tool))) missing.push(tool);
 if (missing.length) {
   console.error(`bench: missing ${missing.join(", ")}. On Debian: sudo apt-get install -y ${missing.join(" ")}`);
   console.error("bench: it also needs PostgreSQL on 127.0.0.1:5432 (trust auth; BENCH_POSTGRES_ADMIN_URL to change).");
@@ -77,6 +80,11 @@ let failed = false;
 try {
   if (sections.cache) await main();
   if (sections.clients) await clientBench(cleanup, clientBenchConfig(process.env));
+  if (sections.uploads) {
+    const dir = await mkdtemp(join(tmpdir(), "artifactapi-bench-uploads-"));
+    cleanup.defer(`remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    await uploadBench(cleanup, dir, uploadBenchConfig(process.env));
+  }
 } catch (error) {
   failed = true;
   console.error(error);
