@@ -60,19 +60,7 @@ export type EvictionTarget = { path: string } | { prefix: string };
 
 /** Counters gathered from many requests, added in one write. */
 export interface UsageBatch {
-  remotes: {
-    remote: string;
-    minute: Date;
-    requests: number;
-    hits: number;
-    misses: number;
-    errors: number;
-    bytesServed: number;
-    bytesFetched: number;
-    /** Files written to a local repository, and their bytes. */
-    uploads: number;
-    bytesUploaded: number;
-  }[];
+  remotes: ({ remote: string; minute: Date } & UsageTotals)[];
   artifacts: { remote: string; path: string; cacheKey: string; hour: Date; requests: number; hits: number; bytesServed: number; lastAccess: Date }[];
 }
 
@@ -83,6 +71,7 @@ export interface UsageTotals {
   errors: number;
   bytesServed: number;
   bytesFetched: number;
+  /** Files written to a local repository, and their bytes. */
   uploads: number;
   bytesUploaded: number;
 }
