@@ -2,6 +2,7 @@ import type { Json, LocalFile } from "../../infra/meta/local-store.ts";
 import type { RequestScope } from "../context.ts";
 import { jsonError } from "../errors.ts";
 import { isFresh, readEntry, type IndexEntry } from "../proxy/index-entry.ts";
+import { dispositionFor } from "../proxy/response-headers.ts";
 import { serveEntry } from "../proxy/serve.ts";
 import type { StoredBlob } from "../storage/blob-upload.ts";
 import { contentKey, releaseBlobs } from "../storage/content-address.ts";
@@ -83,8 +84,7 @@ export async function findFile(scope: RequestScope, local: string, path: string)
 export async function serveLocalFile(scope: RequestScope, local: string, path: string, request: Request): Promise<Response | null> {
   const entry = await findFile(scope, local, path);
   if (!entry) return null;
-  const filename = path.slice(path.lastIndexOf("/") + 1) || undefined;
-  const served = await serveEntry(scope.stores.blobs, entry, request, { source: "local", filename });
+  const served = await serveEntry(scope.stores.blobs, entry, request, { source: "local", disposition: dispositionFor(path) });
   if (served) return served;
   console.error(`local '${local}': the bytes of '${path}' (sha256 ${entry.sha256}) are missing from the blob store`);
   return jsonError(500, "BLOB_MISSING", `${local}: the stored bytes of this file are missing`);

@@ -55,7 +55,7 @@ async function put(ctx: LocalRequest): Promise<Response> {
   // Refused before the body is read; the commit checks again for a racing upload.
   if (!local.allow_overwrite && (await ctx.stores.locals.getLocalFile(local.name, ctx.path))) return exists(ctx);
 
-  const received = await receiveUpload(ctx.stores.blobs, request, local.max_upload_size);
+  const received = await receiveUpload(ctx.stores, request, local.max_upload_size);
   if ("refused" in received) return jsonError(received.refused.status, received.refused.code, `${local.name}: ${received.refused.message}`);
   const { blob } = received;
   if (expected !== null && expected !== blob.sha256) {

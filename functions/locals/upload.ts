@@ -1,6 +1,6 @@
-import type { BlobStore } from "../../infra/blob/types.ts";
 import { BlobUpload, type StoredBlob } from "../storage/blob-upload.ts";
 import { newUploadKey } from "../storage/content-address.ts";
+import type { Stores } from "../stores.ts";
 
 /** Why a body was not kept; the caller answers in its ecosystem's error shape. */
 export interface UploadRefused {
@@ -21,13 +21,17 @@ export type Received = { blob: StoredBlob } | { refused: UploadRefused };
  *
  * Call it only after the write access check: nothing of the body is read before.
  */
-export async function receiveUpload(blobs: BlobStore, request: Request, maxSize: number): Promise<Received> {
+export async function receiveUpload(stores: Pick<Stores, "blobs" | "meta">, request: Request, maxSize: number): Promise<Received> {
   const header = request.headers.get("content-length");
   if (header !== null && !/^\d+$/.test(header)) return { refused: { status: 400, code: "BAD_CONTENT_LENGTH", message: "Content-Length must be a number of bytes" } };
   const declared = header === null ? null : Number(header);
   if (declared !== null && declared > maxSize) return { refused: tooLarge(maxSize) };
 
-  const upload = new BlobUpload(blobs, newUploadKey(), { size: declared ?? (request.body ? null : 0) });
+  const upload = new BlobUpload(stores.blobs, newUploadKey(), {
+    size: declared ?? (request.body ? null : 0),
+    // A multipart upload left open by a killed worker is aborted by the maintenance sweep.
+    tracker: { started: (key, id) => stores.meta.uploadStarted(key, id), ended: (key) => stores.meta.uploadEnded(key) },
+  });
   if (!request.body) return { blob: await upload.finish() };
   const reader = request.body.getReader();
   try {

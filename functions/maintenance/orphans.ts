@@ -1,5 +1,5 @@
 import type { Stores } from "../stores.ts";
-import { contentKey } from "../storage/content-address.ts";
+import { releaseBlobs } from "../storage/content-address.ts";
 import { evict } from "../storage/evict.ts";
 
 const CURSOR_KEY = "maintenance:blob-sweep-cursor";
@@ -9,19 +9,15 @@ const PAGE = 1000;
 /** A blob younger than this may belong to a commit whose metadata record is still on its way. */
 const GRACE_MS = 24 * 3600_000;
 
-/** Content blobs no artifact refers to (a replaced index document, a failed delete): removed after a grace period. */
+/** Content blobs nothing refers to (a replaced index document, a failed delete, an upload cut before its commit): removed after a grace period. */
 export async function sweepUnreferencedBlobs(stores: Stores, now: number): Promise<number> {
   let cursor = (await stores.state.get(CURSOR_KEY)) ?? undefined;
   let deleted = 0;
   for (let page = 0; page < PAGES_PER_RUN; page++) {
     const listing = await stores.blobs.list("blobs/sha256/", { cursor, limit: PAGE });
     const old = listing.objects.filter((object) => object.uploaded.getTime() < now - GRACE_MS);
-    const referenced = await stores.meta.referencedBlobs(old.map((object) => object.key.slice("blobs/sha256/".length)));
-    for (const object of old) {
-      if (referenced.has(object.key.slice("blobs/sha256/".length))) continue;
-      await stores.blobs.delete(object.key);
-      deleted++;
-    }
+    // Under the blobs' locks: an upload committing the same bytes right now keeps them.
+    deleted += (await releaseBlobs(stores.blobs, stores.locals, old.map((object) => object.key.slice("blobs/sha256/".length)))).length;
     cursor = listing.cursor ?? undefined;
     if (!cursor) break; // a full pass is done; the next run starts over
   }
@@ -29,11 +25,9 @@ export async function sweepUnreferencedBlobs(stores: Stores, now: number): Promi
   return deleted;
 }
 
-/** Deletes the content blob of `sha256` unless something still refers to it. */
+/** Deletes the content blob of `sha256` unless something (a cached artifact, a local's file) still refers to it. */
 export async function dropIfUnreferenced(stores: Stores, sha256: string): Promise<boolean> {
-  if ((await stores.meta.referencedBlobs([sha256])).has(sha256)) return false;
-  await stores.blobs.delete(contentKey(sha256));
-  return true;
+  return (await releaseBlobs(stores.blobs, stores.locals, [sha256])).length > 0;
 }
 
 /** State keys a remote leaves besides its index entries (evict removes those with its objects). */

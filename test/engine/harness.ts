@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { MemoryBlobStore } from "../../infra/blob/memory.ts";
 import type { BlobStore } from "../../infra/blob/types.ts";
+import { PostgresLocalStore } from "../../infra/meta/postgres-locals.ts";
 import { PostgresMetadataStore } from "../../infra/meta/postgres.ts";
 import { PgConnection } from "../../infra/pg/connection.ts";
 import { MemoryStateStore } from "../../infra/state/memory.ts";
@@ -133,10 +134,9 @@ export function failingWrites(blobs: BlobStore): BlobStore & { failWrites: boole
  */
 export class Engine {
   constructor(options: { databaseUrl?: string } = {}) {
-    this.meta = switchable(
-      new PostgresMetadataStore(new PgConnection({ databaseUrl: options.databaseUrl ?? env.BACKENDS.databaseUrl, wsProxy: env.BACKENDS.pgWsProxy })),
-      "metadata",
-    );
+    const pg = new PgConnection({ databaseUrl: options.databaseUrl ?? env.BACKENDS.databaseUrl, wsProxy: env.BACKENDS.pgWsProxy });
+    this.meta = switchable(new PostgresMetadataStore(pg), "metadata");
+    this.locals = new PostgresLocalStore(pg);
   }
 
   readonly memoryBlobs = new MemoryBlobStore();
@@ -145,6 +145,7 @@ export class Engine {
   readonly memoryState = new MemoryStateStore();
   readonly state: StateStore & { down: boolean } = switchable(this.memoryState, "state");
   readonly meta: PostgresMetadataStore & { down: boolean };
+  readonly locals: PostgresLocalStore;
   readonly origin = new ScriptedUpstream();
   readonly remoteName = `engine-${crypto.randomUUID().slice(0, 8)}`;
 
@@ -153,7 +154,7 @@ export class Engine {
   }
 
   get stores(): Stores {
-    return { blobs: this.blobs, state: this.state, meta: this.meta, close: async () => {} };
+    return { blobs: this.blobs, state: this.state, meta: this.meta, locals: this.locals, close: async () => {} };
   }
 
   /** One client request through fetchThrough; `settled` resolves once its background work (the fill) is done. */
