@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import { startFauxqs } from "fauxqs";
 import { stringify } from "yaml";
 import { createDatabase, startRedis } from "./backends.ts";
 import { formatSize, type UploadBenchConfig } from "./config.ts";
@@ -20,12 +21,22 @@ interface Row {
   rss: { before: number; peak: number; after: number };
 }
 
+/** One row of the table: a transfer against a fresh proxy at `base`. */
+interface Measurement {
+  name: string;
+  work: (base: string) => Promise<Transfer>;
+  /** A PUT whose RSS is held to the target (the Worker's own path: no copy through the isolate). */
+  rssTarget?: boolean;
+}
+
 /**
  * The third table of `npm run bench` (BENCH_ONLY=uploads): a large generic upload (`curl -T`)
  * into a local repository, next to the same bytes fetched through a remote (a miss streamed from
- * nginx into the blob store), with workerd's RSS sampled during each. Every row runs on a fresh
- * workerd (same Postgres database, Redis and local R2), so one row's growth is not the next one's
- * baseline.
+ * nginx into the blob store), with workerd's RSS sampled during each. Once on local R2 (as
+ * `npm start` runs: the R2 simulator lives in the same workerd process, so its memory shows in
+ * the figure) and once on S3 (the fauxqs emulator, in this Node process: the figure is the
+ * Worker's own). Every row runs on a fresh workerd, so one row's growth is not the next one's
+ * baseline; each blob store gets its own Postgres database and Redis.
  */
 export async function uploadBench(cleanup: Cleanup, dir: string, config: UploadBenchConfig): Promise<void> {
   const bytes = config.uploadBytes;
@@ -35,52 +46,79 @@ export async function uploadBench(cleanup: Cleanup, dir: string, config: UploadB
   await mkdir(filesDir, { recursive: true });
   for (const [name, length] of [["cached.bin", bytes], ["new.bin", bytes], ["warm.bin", MiB]] as const) await writeRandomFile(join(filesDir, name), length);
   const nginx = await startNginx(cleanup, join(dir, "nginx"), filesDir, 1);
-  const redisUrl = await startRedis(cleanup);
-  const database = await createDatabase(cleanup, "uploads");
-  const configPath = join(dir, "remotes.yaml");
-  await writeFile(configPath, stringify({ remotes: { uploads: { type: "local", max_upload_size: 2 * bytes }, origin: { base_url: nginx.originUrl, allow_private_network: true } } }));
-  const options = { configPath, dataDir: join(dir, "proxy"), env: { DATABASE_URL: database.url, REDIS_URL: redisUrl, ADMIN_TOKEN } };
+  const s3 = await startFauxqs({ port: 0, logger: false, host: "127.0.0.1" });
+  cleanup.defer("S3 emulator", () => s3.stop());
+  s3.createBucket("uploads");
+  const s3Env = { S3_ENDPOINT: `http://127.0.0.1:${s3.port}`, S3_BUCKET: "uploads", S3_ACCESS_KEY_ID: "bench", S3_SECRET_ACCESS_KEY: "bench", S3_REGION: "us-east-1" };
 
-  /** One row on a workerd of its own, warmed by a small upload, download and miss first. */
-  const row = async (name: string, work: (base: string) => Promise<Transfer>): Promise<Row> => {
-    const mark = cleanup.mark();
-    try {
-      const proxy = await proxyOnMiniflare(cleanup, options);
-      if (proxy.workerdPid === null) throw new Error("could not find the workerd process to sample");
-      const warm = `${proxy.url}/api/v1/local/uploads/warm/${randomBytes(4).toString("hex")}.bin`;
-      await upload(join(filesDir, "warm.bin"), warm);
-      await transfer(warm);
-      await transfer(`${proxy.url}/api/v1/remote/origin/warm.bin`);
-      return await sampled(proxy.workerdPid, name, bytes, () => work(proxy.url));
-    } finally {
-      await cleanup.unwind(mark);
-    }
-  };
-  const local = (base: string, file: string) => `${base}/api/v1/local/uploads/big/${file}`;
-  const rows = [
-    await row(`${size} fetched through a remote (a miss, streamed into the blob store)`, (base) => transfer(`${base}/api/v1/remote/origin/cached.bin`)),
-    await row(`PUT of the same ${size} into a generic local (its bytes are at their content address already)`, (base) => upload(join(filesDir, "cached.bin"), local(base, "cached.bin"))),
-    await row(`PUT of ${size} of new bytes (then moved to their content address)`, (base) => upload(join(filesDir, "new.bin"), local(base, "new.bin"))),
-    await row(`GET of those ${size} back from the local`, (base) => transfer(local(base, "new.bin"))),
+  const remote = (base: string) => transfer(`${base}/api/v1/remote/origin/cached.bin`);
+  const put = (file: string) => (base: string) => upload(join(filesDir, file), `${base}/api/v1/local/uploads/big/${file}`);
+  const get = (base: string) => transfer(`${base}/api/v1/local/uploads/big/new.bin`);
+  const backends: { name: string; env: Record<string, string>; rows: Measurement[] }[] = [
+    {
+      name: "local R2",
+      env: {},
+      rows: [
+        { name: "fetched through a remote (a miss, streamed into the blob store)", work: remote },
+        { name: "PUT of the same bytes into a generic local (at their content address already)", work: put("cached.bin"), rssTarget: true },
+        { name: "PUT of new bytes (then copied to their content address through the isolate)", work: put("new.bin") },
+        { name: "GET of those bytes back from the local", work: get },
+      ],
+    },
+    {
+      name: "S3 (fauxqs, outside workerd)",
+      env: s3Env,
+      rows: [
+        { name: "fetched through a remote (a miss)", work: remote },
+        { name: "PUT of new bytes into a generic local (server-side copy to their content address)", work: put("new.bin"), rssTarget: true },
+        { name: "GET of those bytes back from the local", work: get },
+      ],
+    },
   ];
+
+  const results: (Row & { backend: string; rssTarget?: boolean })[] = [];
+  for (const backend of backends) {
+    const redisUrl = await startRedis(cleanup);
+    const database = await createDatabase(cleanup, "uploads");
+    const configPath = join(dir, `remotes-${results.length}.yaml`);
+    await writeFile(configPath, stringify({ remotes: { uploads: { type: "local", max_upload_size: 2 * bytes }, origin: { base_url: nginx.originUrl, allow_private_network: true } } }));
+    const options = { configPath, dataDir: join(dir, `proxy-${results.length}`), env: { DATABASE_URL: database.url, REDIS_URL: redisUrl, ADMIN_TOKEN, ...backend.env } };
+    for (const row of backend.rows) {
+      // A workerd of its own, warmed by a small upload, download and miss first.
+      const mark = cleanup.mark();
+      try {
+        const proxy = await proxyOnMiniflare(cleanup, options);
+        if (proxy.workerdPid === null) throw new Error("could not find the workerd process to sample");
+        const warm = `${proxy.url}/api/v1/local/uploads/warm/${randomBytes(4).toString("hex")}.bin`;
+        await upload(join(filesDir, "warm.bin"), warm);
+        await transfer(warm);
+        await transfer(`${proxy.url}/api/v1/remote/origin/warm.bin`);
+        const label = `${backend.name}: ${row.name}`;
+        results.push({ ...(await sampled(proxy.workerdPid, label, bytes, () => row.work(proxy.url))), backend: backend.name, rssTarget: row.rssTarget });
+      } finally {
+        await cleanup.unwind(mark);
+      }
+    }
+  }
   const origin = await transfer(`${nginx.originUrl}/new.bin`);
 
   console.log(`\n## uploads to a local repository (${config.quick ? "BENCH_QUICK smoke run" : "full run"}, loopback, ${new Date().toISOString()})\n`);
   console.log(`| ${size} | MiB/s | seconds | workerd RSS MiB before / peak / after |\n| --- | --- | --- | --- |`);
-  for (const { name, result, rss } of rows) {
+  for (const { name, result, rss } of results) {
     console.log(`| ${name} | ${fmt(bytes / MiB / (result.totalMs / 1000))} | ${fmt(result.totalMs / 1000)} | ${fmt(rss.before, 0)} / ${fmt(rss.peak, 0)} / ${fmt(rss.after, 0)} |`);
   }
-  console.log(`| ${size} straight from nginx, for reference | ${fmt(bytes / MiB / (origin.totalMs / 1000))} | ${fmt(origin.totalMs / 1000)} | |`);
+  console.log(`| straight from nginx, for reference | ${fmt(bytes / MiB / (origin.totalMs / 1000))} | ${fmt(origin.totalMs / 1000)} | |`);
   console.log(
-    `\nThe proxy as \`npm start\` runs it on Postgres, Redis and local R2 (a simulator that writes ~30 MiB/s; R2 has no ` +
-      `server-side copy, so moving new bytes to their content address streams them through the isolate once more). ` +
-      `Load average (1 min) ${fmt(loadBefore)} before, ${fmt(loadavg()[0]!)} after; 2 shared cores: the figures are noisy.`,
+    `\nThe proxy as \`npm start\` runs it (one workerd through Miniflare's API) on Postgres and Redis. Local R2 is a simulator ` +
+      `(~30 MiB/s writes) in the same workerd process; R2 has no server-side copy, so new bytes are streamed through the isolate ` +
+      `once more to their content address. Load average (1 min) ${fmt(loadBefore)} before, ${fmt(loadavg()[0]!)} after; 2 shared cores: the figures are noisy.`,
   );
-  // The bound of a huge miss (bench/run.ts), for the Worker's own path: the PUT whose bytes need no copy.
+  // The bound of a huge miss (bench/run.ts), on the Worker's own path: a PUT with no copy, and every PUT on S3.
   const limit = Math.max(256, bytes / MiB / 4);
-  const put = rows[1]!;
-  const growth = put.rss.peak - put.rss.before;
-  console.log(`\n${growth <= limit ? "PASS" : "FAIL"} workerd RSS bounded during a ${size} PUT: peak − before = ${fmt(growth, 0)} MiB (target ≤ ${limit} MiB)`);
+  for (const row of results.filter((result) => result.rssTarget)) {
+    const growth = row.rss.peak - row.rss.before;
+    console.log(`${growth <= limit ? "PASS" : "FAIL"} workerd RSS bounded during a ${size} PUT (${row.backend}): peak − before = ${fmt(growth, 0)} MiB (target ≤ ${limit} MiB)`);
+  }
 }
 
 /** One transfer with workerd's RSS sampled every 200 ms; checks that it moved the whole file. */
