@@ -117,7 +117,7 @@ export async function uploadBench(cleanup: Cleanup, dir: string, config: UploadB
   const limit = Math.max(256, bytes / MiB / 4);
   for (const row of results.filter((result) => result.rssTarget)) {
     const growth = row.rss.peak - row.rss.before;
-    console.log(`${growth <= limit ? "PASS" : "FAIL"} workerd RSS bounded during a ${size} PUT (${row.backend}): peak − before = ${fmt(growth, 0)} MiB (target ≤ ${limit} MiB)`);
+    console.log(`- ${growth <= limit ? "PASS" : "FAIL"} workerd RSS bounded during a ${size} PUT (${row.backend}): peak − before = ${fmt(growth, 0)} MiB (target ≤ ${limit} MiB)`);
   }
 }
 

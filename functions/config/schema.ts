@@ -179,8 +179,8 @@ export const localSchema = z
     /** Tokens that may publish, inline or (`_env`) a comma list; `name:token` names one for `uploaded_by`. ADMIN_TOKEN can always write. */
     write_tokens: z.array(z.string().min(1)).default([]),
     write_tokens_env: secretEnvName,
-    /** Bytes; a larger body is refused with 413 before anything is kept. */
-    max_upload_size: z.number().int().positive().default(DEFAULT_MAX_UPLOAD_SIZE),
+    /** Bytes (or `500 MiB`); a larger body is refused with 413 before anything is kept. */
+    max_upload_size: byteSize.refine((bytes) => bytes > 0, "must be more than 0 bytes").default(DEFAULT_MAX_UPLOAD_SIZE),
     /** generic only: a PUT may replace an existing file (package versions are immutable). */
     allow_overwrite: z.boolean().default(false),
     hostnames,

@@ -16,8 +16,8 @@ export type Received = { blob: StoredBlob } | { refused: UploadRefused };
  * (BlobUpload: one put up to 8 MiB, multipart above or for chunked bodies, bounded memory).
  * A body over `maxSize` is refused with 413 before any byte is read when Content-Length says so,
  * and as soon as a chunked body passes it; a body cut off mid-way is aborted. In both cases
- * nothing is left behind. The blob stays at its upload key: moving it to its content address
- * is the commit's business (files.ts), after any check on the bytes.
+ * nothing is left behind. The blob stays at its upload key: copying it to its content address
+ * is the commit's business (commit.ts), after any check on the bytes.
  *
  * Call it only after the write access check: nothing of the body is read before.
  */

@@ -124,6 +124,11 @@ describe("generic local repositories", () => {
     // Identical bytes at two paths: one blob, at its content address; nothing left under uploads/.
     expect(await keys(`blobs/sha256/${sha256(bytes)}`)).toHaveLength(1);
     expect(await keys("uploads/")).toEqual([]);
+
+    const empty = await curl("-T", await file("empty.txt", ""), ...bearer(writer), url("files", "releases/empty.txt"));
+    expect(empty.status).toBe(201);
+    const read = await fetch(url("files", "releases/empty.txt"), { headers: { "accept-encoding": "identity" } });
+    expect([read.status, read.headers.get("content-length"), await read.text()]).toEqual([200, "0", ""]);
   });
 
   it("refuses a body whose sha256 is not the declared one, and keeps nothing", async () => {
@@ -179,6 +184,11 @@ describe("generic local repositories", () => {
     expect(again.status).toBe(409);
     expect(JSON.parse(again.body).error.code).toBe("ALREADY_EXISTS");
     expect(await (await fetch(url("files", "notes/readme.txt"))).text()).toBe("first version\n");
+    // Two uploads racing for one new path: one wins, the other is told so, neither is half-kept.
+    const racing = await Promise.all([first, second].map((path) => curl("-T", path, ...bearer(writer), url("files", "notes/race.txt"))));
+    expect(racing.map((result) => result.status).sort()).toEqual([201, 409]);
+    const winner = JSON.parse(racing.find((result) => result.status === 201)!.body).sha256;
+    expect(sha256(await (await fetch(url("files", "notes/race.txt"))).text())).toBe(winner);
 
     const before = await file("before.txt", "replaceable v1\n");
     expect((await curl("-T", before, ...bearer(admin), url("replace", "readme.txt"))).status).toBe(201);

@@ -122,7 +122,8 @@ describe("remotes file", () => {
 });
 
 describe("local repositories in the remotes file", () => {
-  it("fills defaults: generic, public, 1 GiB uploads, no overwrite", () => {
+  it("fills defaults: generic, public, 1 GiB uploads, no overwrite; sizes may have units", () => {
+    expect(parseRepositories({ remotes: { f: { type: "local", max_upload_size: "500 MiB" } } })[0]).toMatchObject({ max_upload_size: 500 * 1024 * 1024 });
     const [local] = parseRepositories({ remotes: { files: { type: "local" } } });
     expect(local).toEqual({
       name: "files",
