@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { FolderEntry } from "../../infra/meta/local-store.ts";
 import { jsonError } from "../errors.ts";
+import { decodeCursor, encodeCursor } from "../routes/management/cursor.ts";
 import type { LocalRequest } from "./local-type.ts";
 import { pathDenied } from "./path-rules.ts";
 
@@ -9,16 +10,8 @@ const listingQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-/** Opaque to clients: the last name of the previous page (keyset pagination, stable under uploads). */
-const encodeCursor = (name: string) => btoa(encodeURIComponent(name));
-
-function decodeCursor(cursor: string): string | null {
-  try {
-    return decodeURIComponent(atob(cursor));
-  } catch {
-    return null;
-  }
-}
+/** A page ends at a name: the cursor carries it (keyset pagination, stable under uploads). */
+const cursorSchema = z.tuple([z.string()]);
 
 /**
  * What is directly in a folder of a local (`folder` is "" or ends in "/"): JSON by default, an
@@ -30,13 +23,14 @@ export async function folderListing(ctx: LocalRequest, folder: string): Promise<
   const url = new URL(ctx.request.url);
   const query = listingQuery.safeParse(Object.fromEntries(url.searchParams));
   if (!query.success) return jsonError(400, "INVALID_QUERY", query.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "));
-  const after = query.data.cursor === undefined ? undefined : decodeCursor(query.data.cursor);
-  if (after === null) return jsonError(400, "BAD_CURSOR", "the cursor is not one this listing returned");
+  const cursor = query.data.cursor === undefined ? undefined : decodeCursor(query.data.cursor, cursorSchema);
+  if (cursor === null) return jsonError(400, "BAD_CURSOR", "the cursor is not one this listing returned");
 
+  const after = cursor?.[0];
   const rows = await ctx.stores.locals.listLocalFolder(ctx.local.name, folder, { after, limit: query.data.limit + 1 });
   if (rows.length === 0 && folder !== "" && after === undefined) return jsonError(404, "NOT_FOUND", `${ctx.local.name}: no folder '${folder}'`);
   const page = rows.slice(0, query.data.limit);
-  const next = rows.length > query.data.limit ? encodeCursor(page[page.length - 1]!.name) : null;
+  const next = rows.length > query.data.limit ? encodeCursor([page[page.length - 1]!.name]) : null;
   const entries = page.filter((entry) => entry.kind === "folder" || pathDenied(ctx.local, entry.file.path) === null);
   const folderUrl = `${ctx.baseUrl}/${encodePath(folder)}`;
 

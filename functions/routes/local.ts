@@ -52,7 +52,7 @@ async function handle(c: Context<AppEnv>, local: LocalConfig, prefix: string): P
   }
   const type = localTypes[local.package];
   if (!type) return jsonError(501, "NOT_IMPLEMENTED", `${local.name}: locals of package '${local.package}' are not served by this version yet`);
-  const ctx = { ...proxyContext(c), local, request: c.req.raw, path, baseUrl: proxyBase(c.req.raw, local, prefix) };
+  const ctx = { ...proxyContext(c), local, request: c.req.raw, path, baseUrl: proxyBase(c.req.raw, local, prefix, c.env).url };
   const response = await type.handle(ctx);
   // Reads of files count in stats (folder listings do not, as they are not artifacts).
   if ((c.req.method === "GET" || c.req.method === "HEAD") && path !== "" && !path.endsWith("/")) {

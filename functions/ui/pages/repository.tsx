@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ConfigKind } from "../../../infra/meta/types.ts";
 import { providers } from "../../../providers/index.ts";
-import { parseRemote, type FieldProblem, type RemoteConfig } from "../../config/schema.ts";
+import { isLocal, parseRepository, type FieldProblem, type RemoteConfig } from "../../config/schema.ts";
 import { clientOrigin } from "../../proxy/proxy-base.ts";
 import { deleteConfig, writeConfig } from "../../routes/management/configs.ts";
 import { prefetch, prefetchBody, type PrefetchReport } from "../../routes/management/prefetch.ts";
@@ -435,9 +435,11 @@ async function testPathDecisions(c: Context<AppEnv>, repository: Repository, pat
   );
 }
 
+/** The stored remote of that name; null when there is none, or it is a local (nothing upstream to probe or classify). */
 async function storedRemoteConfig(c: Context<AppEnv>, name: string): Promise<RemoteConfig | null> {
   const row = await c.var.stores.meta.getConfig("remotes", name);
-  return row ? parseRemote(row.name, row.config) : null;
+  const repository = row ? parseRepository(row.name, row.config) : null;
+  return repository && !isLocal(repository) ? repository : null;
 }
 
 async function messageOf(response: Response): Promise<string> {
