@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { Readable } from "node:stream";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, notFound: 4, unreachable: 5 } as const;
@@ -52,6 +53,8 @@ export class ApiClient {
   /**
    * PUTs a file to a local repository, streamed from disk (never read whole), with its sha256
    * (read once before, also streaming) as X-Checksum-Sha256 so the server refuses damaged bytes.
+   * The body waits for `100 Continue`, as curl's does: a refusal (401, 403, 409, 413) comes back
+   * before a byte of it is sent, rather than as a connection the server closed mid-body.
    */
   async upload<T = any>(local: string, path: string, file: string): Promise<T> {
     const { size } = await stat(file).catch((error: Error) => {
@@ -59,13 +62,12 @@ export class ApiClient {
     });
     const hash = createHash("sha256");
     for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    const target = `/api/v1/local/${encodeURIComponent(local)}/${path.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/")}`;
-    const response = await this.#fetch(target, {
-      method: "PUT",
-      headers: { "content-length": String(size), "x-checksum-sha256": hash.digest("hex") },
-      body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
-      duplex: "half",
-    } as RequestInit);
+    const target = new URL(`${this.#endpoint}/api/v1/local/${encodeURIComponent(local)}/${path.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/")}`);
+    const headers: Record<string, string> = { accept: "application/json", "content-length": String(size), "x-checksum-sha256": hash.digest("hex"), expect: "100-continue" };
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    const response = await putWithContinue(target, headers, file).catch((error: Error) => {
+      throw new CliError(`cannot reach ${this.#endpoint}: ${error.message}`, EXIT.unreachable);
+    });
     return (await (await okOrThrow(response)).json()) as T;
   }
 
@@ -79,6 +81,40 @@ export class ApiClient {
       throw new CliError(`cannot reach ${this.#endpoint}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`, EXIT.unreachable);
     }
   }
+}
+
+/** How long to wait for `100 Continue` before sending the body anyway (curl waits 1 s too). */
+const CONTINUE_WAIT_MS = 1_000;
+
+/** A PUT over node:http(s) that sends the file once the server says continue (or does not answer in time). */
+function putWithContinue(url: URL, headers: Record<string, string>, file: string): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method: "PUT", headers });
+    let sending = false;
+    const send = () => {
+      if (sending) return;
+      sending = true;
+      createReadStream(file).on("error", (error) => request.destroy(error)).pipe(request);
+    };
+    const timer = setTimeout(send, CONTINUE_WAIT_MS);
+    request.on("continue", send);
+    request.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    request.on("response", (answer) => {
+      clearTimeout(timer);
+      const chunks: Buffer[] = [];
+      answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+      answer.on("end", () => {
+        // Answered before the body was sent: it never will be.
+        if (!sending) request.destroy();
+        const received = Object.entries(answer.headers).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)] as [string, string]]));
+        resolve(new Response(Buffer.concat(chunks), { status: answer.statusCode ?? 502, headers: received }));
+      });
+      answer.on("error", reject);
+    });
+  });
 }
 
 /** The response when it succeeded; otherwise a CliError with the API's message and the exit code for its status. */

@@ -399,7 +399,11 @@ describe("generic local repositories", () => {
     expect(uploaded.code).toBe(0);
     expect(uploaded.stdout).toMatch(new RegExp(`created ${url("files", "cli/tool.bin")}`));
     expect(sha256(Buffer.from(await (await fetch(url("files", "cli/tool.bin"))).arrayBuffer()))).toBe(sha256(bytes));
-    expect((await cli(["upload", names.files, "cli/tool.bin", join(dir, "tool.bin")])).code).toBe(1);
+    // Refusals come back as the API's errors (the body waits for 100 Continue, so none is cut off).
+    const again = await cli(["upload", names.files, "cli/tool.bin", join(dir, "tool.bin")]);
+    expect([again.code, again.stdout]).toEqual([1, expect.stringMatching(/409 ALREADY_EXISTS/)]);
+    const unauthorized = await cli(["--token", "not-a-token", "upload", names.files, "cli/other.bin", join(dir, "tool.bin")]);
+    expect([unauthorized.code, unauthorized.stdout]).toEqual([3, expect.stringMatching(/401 UNAUTHORIZED/)]);
 
     const applied = uniqueName("applied");
     const desired = join(dir, "desired.yaml");
