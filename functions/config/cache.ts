@@ -54,7 +54,7 @@ export async function currentConfig(stores: Stores): Promise<ConfigSnapshot> {
       else remotes.set(row.name, repository);
     } catch (error) {
       // Rows are validated on write; one that no longer parses (older build) is left out, not fatal.
-      console.error(`repository '${row.name}' skipped: ${(error as Error).message}`);
+      console.error(`remote '${row.name}' skipped: ${(error as Error).message}`);
     }
   }
   snapshot = { version: version ?? null, remotes, locals, checkedAt: now };
