@@ -100,10 +100,11 @@ export class Fill {
 
   async #run(blobs: BlobStore, body: ReadableStream<Uint8Array>): Promise<StoredBlob> {
     const reader = body.getReader();
+    const reads = this.#reads(reader);
     let held: Uint8Array | null = null;
     try {
       for (;;) {
-        const { done, value } = await this.#read(reader);
+        const { done, value } = await reads.read();
         if (done) break;
         if (held) this.#deliver(held);
         held = value;
@@ -128,6 +129,8 @@ export class Fill {
       this.#head = null;
       for (const tap of this.#taps) tap.settle(failure);
       throw failure;
+    } finally {
+      reads.stop();
     }
   }
 
@@ -138,28 +141,37 @@ export class Fill {
     else this.#head = null;
   }
 
-  /** One read, failed when the upstream stalls, the deadline passes or the lease is lost. */
-  async #read(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<ReadableStreamReadResult<Uint8Array>> {
+  /**
+   * Reads of the body, failed when the upstream sends nothing for stallMs, the deadline passes
+   * or the lease is lost. One watchdog per copy, not a timer per chunk.
+   */
+  #reads(reader: ReadableStreamDefaultReader<Uint8Array>): { read: () => Promise<ReadableStreamReadResult<Uint8Array>>; stop: () => void } {
     const { stallMs, deadline, signal } = this.#options;
-    signal.throwIfAborted();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    const interrupted = new Promise<never>((_, reject) => {
-      const waitMs = Math.min(stallMs, deadline - Date.now());
-      const reason =
-        waitMs < stallMs
-          ? new FillFailed("FILL_DEADLINE", "the download did not finish before the fill deadline")
-          : new FillFailed("UPSTREAM_STALLED", `the upstream sent nothing for ${stallMs / 1000}s`);
-      timer = setTimeout(() => reject(reason), Math.max(0, waitMs));
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort);
-    });
-    try {
-      return await Promise.race([reader.read(), interrupted]);
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal.removeEventListener("abort", onAbort);
-    }
+    let fail!: (reason: unknown) => void;
+    const interrupted = new Promise<never>((_, reject) => (fail = reject));
+    interrupted.catch(() => {}); // raced against every read; observed there
+    let waitingSince: number | null = null;
+    const watchdog = setInterval(() => {
+      if (Date.now() >= deadline) fail(new FillFailed("FILL_DEADLINE", "the download did not finish before the fill deadline"));
+      else if (waitingSince !== null && Date.now() - waitingSince >= stallMs) fail(new FillFailed("UPSTREAM_STALLED", `the upstream sent nothing for ${stallMs / 1000}s`));
+    }, Math.min(1000, Math.max(25, stallMs / 4)));
+    const onAbort = () => fail(signal.reason);
+    signal.addEventListener("abort", onAbort);
+    if (signal.aborted) onAbort();
+    return {
+      read: async () => {
+        waitingSince = Date.now();
+        try {
+          return await Promise.race([reader.read(), interrupted]);
+        } finally {
+          waitingSince = null;
+        }
+      },
+      stop: () => {
+        clearInterval(watchdog);
+        signal.removeEventListener("abort", onAbort);
+      },
+    };
   }
 
   #digestMismatch(blob: StoredBlob): string | null {

@@ -80,8 +80,8 @@ export class BlobUpload {
   async write(chunk: Uint8Array): Promise<void> {
     this.#bytes += chunk.byteLength;
     if (this.#expected !== null && this.#bytes > this.#expected) throw new Error(`the body is longer than the announced ${this.#expected} bytes`);
-    await Promise.all(this.#hashWriters.map((writer) => writer.write(chunk)));
-    if (this.#storeFailure === null) await this.#store(() => this.#sink.write(chunk));
+    const stored = this.#storeFailure === null ? this.#store(() => this.#sink.write(chunk)) : undefined;
+    await Promise.all([...this.#hashWriters.map((writer) => writer.write(chunk)), stored]);
   }
 
   /** Completes the upload; rejects (and aborts) when fewer bytes came than announced. */
