@@ -213,7 +213,7 @@ export function decodeEntities(text: string): string {
   });
 }
 
-export function escapeAttribute(text: string): string {
+function escapeAttribute(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/"/g, "&quot;");
 }
 

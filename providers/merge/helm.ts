@@ -48,7 +48,8 @@ const YAML_OPTIONS = { customTags: numbersAsWritten } as const;
 
 type Entry = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+/** A YAML mapping (not a list, nor a NumberText). */
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 
 /** A member's index: its charts' entries and its other top-level fields. */
 function readIndex(found: FoundDocument): { charts: Map<string, Entry[]>; fields: Record<string, unknown> } {

@@ -1,6 +1,6 @@
 import { JsonRewriteStream } from "../json-stream.ts";
 import { safeDecode } from "../links.ts";
-import { decodeEntities, escapeAttribute, normalizeProjectName, parseIndexPage } from "../pypi.ts";
+import { decodeEntities, normalizeProjectName, parseIndexPage } from "../pypi.ts";
 import { JsonObjectSplitter } from "./json-split.ts";
 import { MemberReader, MergeError, mergeWhole, relinker, routeKey, Routes, type Answers, type FoundAnswer, type FoundDocument, type Merged, type MergeContext, type MergeResult, type MergeStream, type MemberDocument, type Relinked } from "./members.ts";
 
@@ -36,7 +36,8 @@ interface PageFile {
 }
 
 const JSON_TYPE = /json/i;
-const ANCHOR = /<a\b([^>]*)>([\s\S]*?)<\/a\s*>/gi;
+/** An anchor element; a `>` inside a quoted attribute value (`data-requires-python=">=3.8"`) does not end its tag. */
+const ANCHOR = /<a\b((?:[^>"']|"[^"]*"|'[^']*')*)>([\s\S]*?)<\/a\s*>/gi;
 const ANCHOR_START = /<a\b/gi;
 const ATTRIBUTE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
 /** The longest anchor held while its end has not arrived. */
@@ -244,7 +245,7 @@ class PypiMerge<A extends FoundAnswer> implements MergeStream<A> {
     if (this.#opened) return "";
     this.#opened = true;
     if (this.#ctx.format === "json") return this.#project === null ? '{"projects":[' : '{"files":[';
-    const title = this.#project === null ? "Simple index" : `Links for ${escapeText(this.#project)}`;
+    const title = this.#project === null ? "Simple index" : `Links for ${escapeHtml(this.#project)}`;
     const heading = this.#project === null ? "" : `    <h1>${title}</h1>\n`;
     return `<!DOCTYPE html>\n<html>\n  <head>\n    <meta name="pypi:repository-version" content="1.0">\n    <title>${title}</title>\n  </head>\n  <body>\n${heading}`;
   }
@@ -260,7 +261,7 @@ class PypiMerge<A extends FoundAnswer> implements MergeStream<A> {
     if (this.#seen.has(normalized)) return;
     this.#seen.add(normalized);
     if (this.#ctx.format === "json") this.#emit(JSON.stringify({ name }));
-    else this.#emit(`    <a href="${escapeAttribute(`${this.#ctx.virtualBase.replace(/\/+$/, "")}/simple/${normalized}/`)}">${escapeText(name)}</a><br />\n`);
+    else this.#emit(`    <a href="${escapeHtml(`${this.#ctx.virtualBase.replace(/\/+$/, "")}/simple/${normalized}/`)}">${escapeHtml(name)}</a><br />\n`);
   }
 
   #file(href: string, attributes: Attribute[] | null, json: { raw: string; object: Record<string, unknown> } | null): void {
@@ -341,8 +342,8 @@ function fileAnchor(file: PageFile): string {
       else attributes.push({ name, value: String(value) });
     }
   }
-  const rest = attributes.map((attribute) => (attribute.value === null ? ` ${attribute.name}` : ` ${attribute.name}="${escapeAttribute(attribute.value)}"`)).join("");
-  return `    <a href="${escapeAttribute(href)}"${rest}>${escapeText(file.filename)}</a><br />\n`;
+  const rest = attributes.map((attribute) => (attribute.value === null ? ` ${attribute.name}` : ` ${attribute.name}="${escapeHtml(attribute.value)}"`)).join("");
+  return `    <a href="${escapeHtml(href)}"${rest}>${escapeHtml(file.filename)}</a><br />\n`;
 }
 
 /** `{sha256: hex}` → `sha256=hex` (the HTML form names one hash). */
@@ -375,8 +376,9 @@ function fileJson(file: PageFile): string {
   return JSON.stringify(object);
 }
 
-function escapeText(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/** Text and attribute values as PyPI writes them (`data-requires-python="&gt;=3.8"`): no bare `<`, `>` or `"` for a reader to trip on. */
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 /** Starts a streaming merge of a simple page (root or project, by `ctx.path`). */
