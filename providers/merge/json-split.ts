@@ -1,9 +1,11 @@
+import { ClosingQuote } from "../json-stream.ts";
+
 /**
  * Splits a JSON document whose top level is an object into its fields, as raw text, in pieces:
  * each top-level value arrives whole, except the values of the `split` keys (npm's `versions`,
  * PEP 691's `files`), whose members arrive one by one. Memory is bounded by the largest single
  * value handed out, not by the document. Values are handed out as they were written (no
- * re-serialisation), checked for well-formed nesting and strings.
+ * re-serialisation), checked for well-formed nesting (the member's own rewrite checked the rest).
  */
 
 export interface SplitVisitor {
@@ -20,7 +22,6 @@ const Capture = { None: 0, Key: 1, String: 2, Literal: 3, Container: 4 } as cons
 type Capture = (typeof Capture)[keyof typeof Capture];
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const LITERAL = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)$/;
 
 const isWhitespace = (code: number) => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
@@ -40,7 +41,7 @@ export class JsonObjectSplitter {
   /** Closers expected inside a captured container, innermost last. */
   #closers: number[] = [];
   #inString = false;
-  #escaped = false;
+  readonly #quotes = new ClosingQuote();
 
   constructor(split: Iterable<string>, visitor: SplitVisitor) {
     this.#split = new Set(split);
@@ -157,25 +158,29 @@ export class JsonObjectSplitter {
       }
       return -1;
     }
-    for (; i < text.length; i++) {
-      const code = text.charCodeAt(i);
+    const closers = this.#closers;
+    for (;;) {
       if (this.#inString) {
-        if (this.#escaped) this.#escaped = false;
-        else if (code === BACKSLASH) this.#escaped = true;
-        else if (code === QUOTE) {
-          this.#inString = false;
-          if (this.#capture !== Capture.Container) return i + 1;
-        } else if (code < 0x20) throw new Error("the JSON document has a control character in a string");
-        continue;
+        const quote = this.#quotes.find(text, i);
+        if (quote < 0) return -1;
+        this.#inString = false;
+        i = quote + 1;
+        if (this.#capture !== Capture.Container) return i;
       }
-      if (code === QUOTE) this.#inString = true;
-      else if (code === 0x7b || code === 0x5b) this.#closers.push(closerOf(code));
-      else if (code === 0x7d || code === 0x5d) {
-        if (this.#closers.pop() !== code) throw syntaxError(text[i]!);
-        if (this.#closers.length === 0) return i + 1;
+      // Between strings inside a container: only brackets and the next string's quote matter.
+      for (; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code === QUOTE) break;
+        if (code === 0x7b || code === 0x5b) closers.push(closerOf(code));
+        else if (code === 0x7d || code === 0x5d) {
+          if (closers.pop() !== code) throw syntaxError(text[i]!);
+          if (closers.length === 0) return i + 1;
+        }
       }
+      if (i >= text.length) return -1;
+      this.#inString = true;
+      i++;
     }
-    return -1;
   }
 
   #finish(raw: string): void {

@@ -205,6 +205,14 @@ export class MemberReader<A extends FoundAnswer = FoundAnswer> {
   }
 }
 
+/**
+ * A copy of a string cut from a document piece that does not keep the piece alive (V8 keeps a
+ * slice pointing into its parent): for what a streaming merge holds until its end.
+ */
+export function detach(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
+}
+
 /** Which member each file path of the merged document goes to. A path belongs to the first member that links it. */
 export class Routes {
   readonly #map = new Map<string, string>();
@@ -215,7 +223,7 @@ export class Routes {
   }
 
   add(paths: readonly string[], member: Member): void {
-    for (const path of paths) if (!this.#map.has(path)) this.#map.set(path, member.name);
+    for (const path of paths) if (!this.#map.has(path)) this.#map.set(detach(path), member.name);
   }
 
   get map(): ReadonlyMap<string, string> {
@@ -235,6 +243,10 @@ export function routeKey(route: { path: string; query: string }, suffix = ""): s
   return `${route.path}${suffix}${route.query}`;
 }
 
+/** A path the URL parser would leave as it is (no escapes, query, spaces or backslashes), and a `#sha256=…`-like fragment. */
+const PLAIN_PATH = /^([A-Za-z0-9\-._~!$&'()*+,;=:@/]*)(?:#[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*)?$/;
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
+
 /**
  * Re-points a member's links at the virtual: a link under the member's base (absolute, or
  * relative to the document) becomes the same path under the virtual's base, written in full;
@@ -246,6 +258,12 @@ export function relinker(base: string, ctx: MergeContext): (href: string) => Rel
   const document = new URL(ctx.path, memberBase);
   const virtualBase = withoutTrailingSlash(ctx.virtualBase);
   return (href) => {
+    // The common case (every tarball of a packument) without a URL parse: a plain path under the base.
+    if (href.startsWith(memberBase)) {
+      const rest = href.slice(memberBase.length);
+      const path = PLAIN_PATH.exec(rest)?.[1];
+      if (path !== undefined && !DOT_SEGMENT.test(path)) return { href: `${virtualBase}/${rest}`, route: { path, query: "" } };
+    }
     let url: URL;
     try {
       url = new URL(href.trim(), document);

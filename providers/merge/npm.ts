@@ -1,6 +1,6 @@
 import { JsonRewriteStream } from "../json-stream.ts";
 import { JsonObjectSplitter } from "./json-split.ts";
-import { MemberReader, MergeError, mergeWhole, relinker, routeKey, Routes, type Answers, type FoundAnswer, type FoundDocument, type Merged, type MergeContext, type MergeResult, type MergeStream, type MemberDocument } from "./members.ts";
+import { detach, MemberReader, MergeError, mergeWhole, relinker, routeKey, Routes, type Answers, type FoundAnswer, type FoundDocument, type Merged, type MergeContext, type MergeResult, type MergeStream, type MemberDocument } from "./members.ts";
 
 /**
  * npm packuments (full, and abbreviated `application/vnd.npm.install-v1+json`) merged for a
@@ -71,7 +71,7 @@ class NpmMerge<A extends FoundAnswer> implements MergeStream<A> {
           if (key === null) return;
           if (parent === "versions") this.#version(key, raw);
           else if (parent === "dist-tags") parts.tags.set(key, raw);
-          else parts.time.set(key, raw);
+          else parts.time.set(key, detach(raw));
         },
       });
       this.#member = { answer, splitter, parts, relink: relinker(answer.base, this.#ctx) };

@@ -2,7 +2,7 @@ import { JsonRewriteStream } from "../json-stream.ts";
 import { safeDecode } from "../links.ts";
 import { decodeEntities, normalizeProjectName, parseIndexPage } from "../pypi.ts";
 import { JsonObjectSplitter } from "./json-split.ts";
-import { MemberReader, MergeError, mergeWhole, relinker, routeKey, Routes, type Answers, type FoundAnswer, type FoundDocument, type Merged, type MergeContext, type MergeResult, type MergeStream, type MemberDocument, type Relinked } from "./members.ts";
+import { detach, MemberReader, MergeError, mergeWhole, relinker, routeKey, Routes, type Answers, type FoundAnswer, type FoundDocument, type Merged, type MergeContext, type MergeResult, type MergeStream, type MemberDocument, type Relinked } from "./members.ts";
 
 /**
  * PyPI simple pages merged for a virtual: the root index (project names, unioned by normalized
@@ -259,7 +259,7 @@ class PypiMerge<A extends FoundAnswer> implements MergeStream<A> {
   #name(name: string): void {
     const normalized = normalizeProjectName(name);
     if (this.#seen.has(normalized)) return;
-    this.#seen.add(normalized);
+    this.#seen.add(detach(normalized));
     if (this.#ctx.format === "json") this.#emit(JSON.stringify({ name }));
     else this.#emit(`    <a href="${escapeHtml(`${this.#ctx.virtualBase.replace(/\/+$/, "")}/simple/${normalized}/`)}">${escapeHtml(name)}</a><br />\n`);
   }
@@ -273,7 +273,7 @@ class PypiMerge<A extends FoundAnswer> implements MergeStream<A> {
     const routes = route ? (metadata ? [routeKey(route), routeKey(route, ".metadata")] : [routeKey(route)]) : [];
     if (!this.#routes.free(routes, member.answer.member)) return;
     this.#routes.add(routes, member.answer.member);
-    this.#seen.add(filename);
+    this.#seen.add(detach(filename));
     const file: PageFile = {
       filename,
       href: relinked,

@@ -83,6 +83,13 @@ describe("links through the virtual", () => {
     expect(relink("/api/v1/remote/pypi/simple/frob/frob-1.0.whl").route?.path).toBe("simple/frob/frob-1.0.whl");
   });
 
+  it("routes what the URL parser would: dot segments resolved, escapes and spaces as a client sends them", () => {
+    const member = base("remote", "pypi");
+    expect(relink(`${member}/a/./b/../c.whl#sha256=ab`)).toEqual({ href: `${base("virtual", "npm")}/a/c.whl#sha256=ab`, route: { path: "a/c.whl", query: "" } });
+    expect(relink(`${member}/%40scope/x y.whl`).route?.path).toBe("%40scope/x%20y.whl");
+    expect(relink(`${member}/x.whl#frag ment`).href).toBe(`${base("virtual", "npm")}/x.whl#frag%20ment`);
+  });
+
   it("leaves links outside the member alone and routes them nowhere: another member, another host, not http, a dot segment out", () => {
     for (const href of [`${base("remote", "other")}/packages/x.whl`, "https://files.example.org/x.whl", "mailto:a@example.org", `${base("remote", "pypi")}/%2e%2e/other/x.whl`]) {
       expect(relink(href)).toEqual({ href, route: null });
