@@ -14,15 +14,13 @@
  *   not the documents' size); the JSON.parse merge is expected to run out of memory.
  */
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildWorker } from "../infra/local/build-worker.ts";
 import { memberBase } from "./merge-heap.ts";
 import { Cleanup } from "./processes.ts";
-import { rssMiB, scriptOnMiniflare } from "./runtimes.ts";
+import { documentOrigin, sampledRss, scriptOnMiniflare } from "./runtimes.ts";
 import { fmt } from "./table.ts";
 
 const MiB = 1 << 20;
@@ -54,25 +52,6 @@ function packument(member: string, first: number, count: number, bytes: number):
   return Buffer.from(parts.join(""));
 }
 
-/** Samples a process's RSS until `work` settles; returns the baseline and the peak. */
-async function sampled<T>(pid: number, work: Promise<T>): Promise<{ result: T; baseline: number; peak: number }> {
-  const baseline = await rssMiB(pid);
-  let peak = baseline;
-  let done = false;
-  const sampler = (async () => {
-    while (!done) {
-      peak = Math.max(peak, await rssMiB(pid));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  })();
-  try {
-    return { result: await work, baseline, peak };
-  } finally {
-    done = true;
-    await sampler;
-  }
-}
-
 /** Runs one merge in a child Node whose heap is capped; null when it ran out of memory. */
 function cappedMerge(mode: string, dir: string): Promise<{ bytes: number; routes: number; peakHeapMiB: number; ms: number; cpuMs: number } | null> {
   return new Promise((resolve, reject) => {
@@ -101,19 +80,7 @@ try {
   cleanup.defer("temporary directory", () => rm(dir, { recursive: true, force: true }));
   // Members `a` (versions 0 … n-1) and `b` (n/2 … 3n/2-1): half of each in the other.
   const bodies: Record<string, Buffer> = { a: packument("a", 0, versions, size), b: packument("b", versions / 2, versions, size) };
-  const origin = createServer((req, res) => {
-    const body = bodies[req.url!.slice(1)]!;
-    res.writeHead(200, { "content-type": "application/json", "content-length": String(body.length) });
-    let offset = 0;
-    const next = () => {
-      while (offset < body.length) if (!res.write(body.subarray(offset, (offset += MiB)))) return void res.once("drain", next);
-      res.end();
-    };
-    next();
-  });
-  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
-  cleanup.defer("origin", () => new Promise((resolve) => origin.close(resolve)));
-  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+  const originUrl = await documentOrigin(cleanup, (path) => bodies[path.slice(1)]!);
   const members = JSON.stringify(["a", "b"].map((name) => ({ name, kind: "remote", base: memberBase(name), url: `${originUrl}/${name}` })));
   const documents = `2 × ${fmt(bodies.a!.length / MiB)} MiB, 2 × ${versions.toLocaleString("en-US")} versions`;
 
@@ -133,7 +100,7 @@ try {
     if (worker.workerdPid === null) throw new Error("could not find the merge worker's workerd process");
     const run = (as: string) => fetch(`${worker.url}/?mode=${as}&members=${encodeURIComponent(members)}`).then((r) => r.json());
     if (mode !== "drain") await run("drain");
-    return sampled(worker.workerdPid, run(mode));
+    return sampledRss(worker.workerdPid, run(mode));
   };
 
   const drained = await probe("drain");

@@ -1,5 +1,5 @@
 import { parseRegistryPath } from "../docker.ts";
-import { MemberReader, MergeError, Routes, type FoundDocument, type Member, type Merged, type MergeContext, type MemberDocument } from "./members.ts";
+import { MemberReader, MergeError, parseMemberJson, Routes, type FoundDocument, type Member, type Merged, type MergeContext, type MemberDocument } from "./members.ts";
 
 /**
  * Docker `tags/list` merged for a virtual: the members' tags unioned and sorted, under the
@@ -24,12 +24,7 @@ export interface MergedTags extends Merged {
 }
 
 function readTags(found: FoundDocument): string[] {
-  let list: unknown;
-  try {
-    list = JSON.parse(found.body);
-  } catch {
-    throw new MergeError(found.member.name, "tags/list is not JSON");
-  }
+  const list = parseMemberJson(found, "tags/list");
   const tags = typeof list === "object" && list !== null ? (list as { tags?: unknown }).tags : undefined;
   if (tags === null || tags === undefined) return [];
   if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === "string")) throw new MergeError(found.member.name, "tags/list's tags is not a list of strings");

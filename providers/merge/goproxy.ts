@@ -1,6 +1,6 @@
 import { compare, parse } from "semver";
 import { CANONICAL_VERSION, encodeModulePath } from "../goproxy.ts";
-import { MemberReader, MergeError, Routes, type FoundDocument, type Member, type Merged, type MergeContext, type MemberDocument } from "./members.ts";
+import { MemberReader, MergeError, parseMemberJson, Routes, type FoundDocument, type Member, type Merged, type MergeContext, type MemberDocument } from "./members.ts";
 
 /**
  * Go module proxy documents merged for a virtual. `@v/list` is the union of the members' lists,
@@ -61,12 +61,7 @@ export function mergeGoLatest(documents: readonly MemberDocument[], ctx: MergeCo
   const reader = new MemberReader<FoundDocument>(documents, "document", ctx.mergeLocalsWithRemotes);
   let best: { version: string; body: string; member: Member } | null = null;
   for (let found = reader.next(); found; found = reader.next()) {
-    let info: unknown;
-    try {
-      info = JSON.parse(found.body);
-    } catch {
-      throw new MergeError(found.member.name, "@latest is not JSON");
-    }
+    const info = parseMemberJson(found, "@latest");
     const version = typeof info === "object" && info !== null ? (info as { Version?: unknown }).Version : undefined;
     if (typeof version !== "string" || goVersion(version) === null) throw new MergeError(found.member.name, "@latest has no valid Version");
     if (!best || compareGoVersions(version, best.version) > 0) best = { version, body: found.body, member: found.member };

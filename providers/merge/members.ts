@@ -115,6 +115,100 @@ export class MergeError extends Error {
   }
 }
 
+/** A member's document being read in pieces. */
+export interface MemberDocumentReader {
+  write(text: string): void;
+  end(): void;
+}
+
+/** The member being read by a streaming merge: its answer, its document's reader and how its links are re-pointed. */
+export interface MemberBeingRead<A extends FoundAnswer> {
+  readonly answer: A;
+  readonly document: MemberDocumentReader;
+  readonly relink: (href: string) => Relinked;
+}
+
+/**
+ * What the streaming merges share: the order members are read in, the routes, the member being
+ * read (its errors named after it) and the merged text made so far. A merge says how it reads a
+ * member's document (`open`), what a member that ended leaves behind (`ended`, true when the
+ * document listed something) and how the merged document ends (`tail`).
+ */
+export abstract class StreamingMerge<A extends FoundAnswer, M extends MemberBeingRead<A>> implements MergeStream<A> {
+  protected readonly reader: MemberReader<A>;
+  protected readonly routes = new Routes();
+  /** Merged text not yet handed out. */
+  protected out = "";
+  #member: M | null = null;
+  #result: MergeResult | null = null;
+
+  constructor(answers: Answers<A>, ownership: Ownership, mergeLocalsWithRemotes: boolean | undefined) {
+    this.reader = new MemberReader(answers, ownership, mergeLocalsWithRemotes);
+  }
+
+  protected abstract open(answer: A): M;
+  protected abstract ended(member: M): boolean;
+  protected abstract tail(outcome: MergeOutcome): string;
+
+  next(): A | null {
+    const answer = this.reader.next();
+    this.#member = answer ? this.open(answer) : null;
+    return answer;
+  }
+
+  write(text: string): string {
+    const member = this.current();
+    this.#named(member, () => member.document.write(text));
+    return this.#take();
+  }
+
+  endMember(): string {
+    const member = this.current();
+    this.#named(member, () => member.document.end());
+    this.#member = null;
+    this.reader.done(this.ended(member));
+    return this.#take();
+  }
+
+  end(): string {
+    this.#result = { routes: this.routes.map, outcome: this.reader.outcome() };
+    return this.#take() + this.tail(this.#result.outcome);
+  }
+
+  get result(): MergeResult {
+    if (!this.#result) throw new Error("the merge has not ended");
+    return this.#result;
+  }
+
+  protected current(): M {
+    if (!this.#member) throw new Error("no member's document is being read: call next()");
+    return this.#member;
+  }
+
+  #named(member: M, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      throw new MergeError(member.answer.member.name, (error as Error).message);
+    }
+  }
+
+  #take(): string {
+    const out = this.out;
+    this.out = "";
+    return out;
+  }
+}
+
+/** A whole document's JSON, or a MergeError naming its member. */
+export function parseMemberJson(found: FoundDocument, what: string): unknown {
+  try {
+    return JSON.parse(found.body);
+  } catch {
+    throw new MergeError(found.member.name, `${what} is not JSON`);
+  }
+}
+
 /** Runs a streaming merge over documents already in memory (small documents, tests). */
 export function mergeWhole<A extends FoundDocument>(stream: MergeStream<A>): Merged {
   let body = "";

@@ -1,6 +1,6 @@
 import { JsonRewriteStream } from "../json-stream.ts";
 import { JsonObjectSplitter } from "./json-split.ts";
-import { detach, MemberReader, MergeError, mergeWhole, relinker, routeKey, Routes, type Answers, type FoundAnswer, type FoundDocument, type Merged, type MergeContext, type MergeResult, type MergeStream, type MemberDocument } from "./members.ts";
+import { detach, mergeWhole, relinker, routeKey, StreamingMerge, type Answers, type FoundAnswer, type FoundDocument, type MemberBeingRead, type MemberDocument, type Merged, type MergeContext, type MergeStream } from "./members.ts";
 
 /**
  * npm packuments (full, and abbreviated `application/vnd.npm.install-v1+json`) merged for a
@@ -38,10 +38,12 @@ function pick(current: string | undefined, candidate: string, sign: 1 | -1): str
   return !Number.isNaN(b) && (Number.isNaN(a) || (b - a) * sign > 0) ? candidate : current;
 }
 
-class NpmMerge<A extends FoundAnswer> implements MergeStream<A> {
+interface NpmMember<A extends FoundAnswer> extends MemberBeingRead<A> {
+  readonly parts: MemberParts;
+}
+
+class NpmMerge<A extends FoundAnswer> extends StreamingMerge<A, NpmMember<A>> {
   readonly #ctx: MergeContext;
-  readonly #reader: MemberReader<A>;
-  readonly #routes = new Routes();
   readonly #versions = new Set<string>();
   readonly #fields = new Map<string, string>();
   readonly #tags = new Map<string, string>();
@@ -49,61 +51,35 @@ class NpmMerge<A extends FoundAnswer> implements MergeStream<A> {
   #modified: string | undefined;
   #opened = false;
   #wroteVersion = false;
-  #member: { answer: A; splitter: JsonObjectSplitter; parts: MemberParts; relink: ReturnType<typeof relinker> } | null = null;
-  #out = "";
-  #result: MergeResult | null = null;
 
   constructor(answers: Answers<A>, ctx: MergeContext) {
+    super(answers, "document", ctx.mergeLocalsWithRemotes);
     this.#ctx = ctx;
-    this.#reader = new MemberReader(answers, "document", ctx.mergeLocalsWithRemotes);
   }
 
-  next(): A | null {
-    const answer = this.#reader.next();
-    if (answer) {
-      const parts = emptyParts();
-      const splitter = new JsonObjectSplitter(SPLIT, {
-        field: (key, raw) => {
-          if (key === "modified") parts.modified = raw;
-          else if (!DROPPED.has(key) && !SPLIT.includes(key) && !parts.fields.has(key)) parts.fields.set(key, raw);
-        },
-        child: (parent, key, raw) => {
-          if (key === null) return;
-          if (parent === "versions") this.#version(key, raw);
-          else if (parent === "dist-tags") parts.tags.set(key, raw);
-          else parts.time.set(key, detach(raw));
-        },
-      });
-      this.#member = { answer, splitter, parts, relink: relinker(answer.base, this.#ctx) };
-    }
-    return answer;
+  protected open(answer: A): NpmMember<A> {
+    const parts = emptyParts();
+    const document = new JsonObjectSplitter(SPLIT, {
+      field: (key, raw) => {
+        if (key === "modified") parts.modified = raw;
+        else if (!DROPPED.has(key) && !SPLIT.includes(key) && !parts.fields.has(key)) parts.fields.set(key, raw);
+      },
+      child: (parent, key, raw) => {
+        if (key === null) return;
+        if (parent === "versions") this.#version(key, raw);
+        else if (parent === "dist-tags") parts.tags.set(key, raw);
+        else parts.time.set(key, detach(raw));
+      },
+    });
+    return { answer, document, parts, relink: relinker(answer.base, this.#ctx) };
   }
 
-  write(text: string): string {
-    const member = this.#current();
-    try {
-      member.splitter.write(text);
-    } catch (error) {
-      throw new MergeError(member.answer.member.name, (error as Error).message);
-    }
-    return this.#take();
-  }
-
-  endMember(): string {
-    const { answer, splitter, parts } = this.#current();
-    try {
-      splitter.end();
-    } catch (error) {
-      throw new MergeError(answer.member.name, (error as Error).message);
-    }
-    this.#member = null;
-    this.#reader.done(parts.hadVersions);
+  protected ended({ parts }: NpmMember<A>): boolean {
     if (parts.hadVersions) this.#keep(parts);
-    return this.#take();
+    return parts.hadVersions;
   }
 
-  end(): string {
-    this.#result = { routes: this.#routes.map, outcome: this.#reader.outcome() };
+  protected tail(): string {
     let tail = this.#opened ? "}" : '{"versions":{}';
     tail += `,"dist-tags":${object(this.#tags)}`;
     if (this.#time.size > 0) tail += `,"time":${object(this.#time)}`;
@@ -112,19 +88,9 @@ class NpmMerge<A extends FoundAnswer> implements MergeStream<A> {
     return `${tail}}`;
   }
 
-  get result(): MergeResult {
-    if (!this.#result) throw new Error("the merge has not ended");
-    return this.#result;
-  }
-
-  #current() {
-    if (!this.#member) throw new Error("no member's document is being read: call next()");
-    return this.#member;
-  }
-
   /** One version of the member being read: written out unless an earlier member has it. */
   #version(version: string, raw: string): void {
-    const member = this.#current();
+    const member = this.current();
     member.parts.hadVersions = true;
     if (this.#versions.has(version)) return;
     const routes: string[] = [];
@@ -138,10 +104,10 @@ class NpmMerge<A extends FoundAnswer> implements MergeStream<A> {
     });
     const rewritten = scanner.write(raw) + scanner.end();
     // A tarball path another member already serves would hand out that member's bytes: left out.
-    if (!this.#routes.free(routes, member.answer.member)) return;
-    this.#routes.add(routes, member.answer.member);
+    if (!this.routes.free(routes, member.answer.member)) return;
+    this.routes.add(routes, member.answer.member);
     this.#versions.add(version);
-    this.#out += `${this.#opened ? "" : '{"versions":{'}${this.#wroteVersion ? "," : ""}${JSON.stringify(version)}:${rewritten}`;
+    this.out += `${this.#opened ? "" : '{"versions":{'}${this.#wroteVersion ? "," : ""}${JSON.stringify(version)}:${rewritten}`;
     this.#opened = true;
     this.#wroteVersion = true;
   }
@@ -156,12 +122,6 @@ class NpmMerge<A extends FoundAnswer> implements MergeStream<A> {
       else if (!this.#time.has(key)) this.#time.set(key, raw);
     }
     if (parts.modified !== null) this.#modified = pick(this.#modified, parts.modified, 1);
-  }
-
-  #take(): string {
-    const out = this.#out;
-    this.#out = "";
-    return out;
   }
 }
 

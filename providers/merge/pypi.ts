@@ -2,7 +2,7 @@ import { JsonRewriteStream } from "../json-stream.ts";
 import { safeDecode } from "../links.ts";
 import { decodeEntities, normalizeProjectName, parseIndexPage } from "../pypi.ts";
 import { JsonObjectSplitter } from "./json-split.ts";
-import { detach, MemberReader, MergeError, mergeWhole, relinker, routeKey, Routes, type Answers, type FoundAnswer, type FoundDocument, type Merged, type MergeContext, type MergeResult, type MergeStream, type MemberDocument, type Relinked } from "./members.ts";
+import { detach, mergeWhole, relinker, routeKey, StreamingMerge, type Answers, type FoundAnswer, type FoundDocument, type MemberBeingRead, type MemberDocument, type MemberDocumentReader, type Merged, type MergeContext, type MergeOutcome, type MergeStream } from "./members.ts";
 
 /**
  * PyPI simple pages merged for a virtual: the root index (project names, unioned by normalized
@@ -51,13 +51,8 @@ interface PageVisitor {
   apiVersion(version: string): void;
 }
 
-interface PageReader {
-  write(text: string): void;
-  end(): void;
-}
-
 /** PEP 503: the anchors of a page, each handed over when it has ended; the rest of the page is not needed. */
-function htmlPageReader(root: boolean, visitor: PageVisitor): PageReader {
+function htmlMemberDocumentReader(root: boolean, visitor: PageVisitor): MemberDocumentReader {
   let pending = "";
   const read = (text: string) => {
     ANCHOR.lastIndex = 0;
@@ -102,7 +97,7 @@ function parseAttributes(text: string): Attribute[] {
 }
 
 /** PEP 691: `files`, `projects` and `versions` one by one, `meta` whole. */
-function jsonPageReader(visitor: PageVisitor): PageReader {
+function jsonMemberDocumentReader(visitor: PageVisitor): MemberDocumentReader {
   return new JsonObjectSplitter(["files", "projects", "versions"], {
     field(key, raw) {
       if (key !== "meta") return;
@@ -140,34 +135,31 @@ interface MemberPage {
   json: boolean;
 }
 
-class PypiMerge<A extends FoundAnswer> implements MergeStream<A> {
+interface PypiMember<A extends FoundAnswer> extends MemberBeingRead<A> {
+  readonly page: MemberPage;
+}
+
+class PypiMerge<A extends FoundAnswer> extends StreamingMerge<A, PypiMember<A>> {
   readonly #ctx: PypiMergeContext;
   /** The project's normalized name, or null on the root index. */
   readonly #project: string | null;
-  readonly #reader: MemberReader<A>;
-  readonly #routes = new Routes();
   /** Filenames (project page) or normalized project names (root) already written. */
   readonly #seen = new Set<string>();
   readonly #versions = new Set<string>();
   /** Whether every member in the merge answered PEP 691 at api-version 1.1 or later. */
   #allVersioned = true;
-  #member: { answer: A; reader: PageReader; page: MemberPage; relink: (href: string) => Relinked } | null = null;
   #opened = false;
   #wrote = false;
-  #out = "";
-  #result: MergeResult | null = null;
 
   constructor(answers: Answers<A>, ctx: PypiMergeContext) {
     const page = parseIndexPage(ctx.path);
     if (!page) throw new Error(`${ctx.path} is not a simple index page`);
+    super(answers, page.project === null ? "none" : "document", ctx.mergeLocalsWithRemotes);
     this.#ctx = ctx;
     this.#project = page.project;
-    this.#reader = new MemberReader(answers, page.project === null ? "none" : "document", ctx.mergeLocalsWithRemotes);
   }
 
-  next(): A | null {
-    const answer = this.#reader.next();
-    if (!answer) return null;
+  protected open(answer: A): PypiMember<A> {
     const json = JSON_TYPE.test(answer.contentType ?? "");
     const page: MemberPage = { files: 0, projects: 0, versions: [], apiVersion: null, json };
     const visitor: PageVisitor = {
@@ -184,33 +176,20 @@ class PypiMerge<A extends FoundAnswer> implements MergeStream<A> {
         page.apiVersion = version;
       },
     };
-    const reader = json ? jsonPageReader(visitor) : htmlPageReader(this.#project === null, visitor);
-    this.#member = { answer, reader, page, relink: relinker(answer.base, this.#ctx) };
-    return answer;
+    const document = json ? jsonMemberDocumentReader(visitor) : htmlMemberDocumentReader(this.#project === null, visitor);
+    return { answer, document, page, relink: relinker(answer.base, this.#ctx) };
   }
 
-  write(text: string): string {
-    const member = this.#current();
-    this.#guard(member.answer, () => member.reader.write(text));
-    return this.#take();
-  }
-
-  endMember(): string {
-    const { answer, reader, page } = this.#current();
-    this.#guard(answer, () => reader.end());
-    this.#member = null;
+  protected ended({ page }: PypiMember<A>): boolean {
     const listed = this.#project === null ? page.projects > 0 : page.files > 0;
-    this.#reader.done(listed);
     if (listed) {
       if (!page.json || page.apiVersion === null || !hasVersions(page.apiVersion)) this.#allVersioned = false;
       for (const version of page.versions) this.#versions.add(version);
     }
-    return this.#take();
+    return listed;
   }
 
-  end(): string {
-    const outcome = this.#reader.outcome();
-    this.#result = { routes: this.#routes.map, outcome };
+  protected tail(outcome: MergeOutcome): string {
     const head = this.#head();
     if (this.#ctx.format === "html") return `${head}  </body>\n</html>\n`;
     const versioned = this.#allVersioned && outcome.served.length > 0;
@@ -220,24 +199,6 @@ class PypiMerge<A extends FoundAnswer> implements MergeStream<A> {
       if (versioned) tail += `,"versions":${JSON.stringify([...this.#versions])}`;
     }
     return `${tail}}`;
-  }
-
-  get result(): MergeResult {
-    if (!this.#result) throw new Error("the merge has not ended");
-    return this.#result;
-  }
-
-  #current() {
-    if (!this.#member) throw new Error("no member's document is being read: call next()");
-    return this.#member;
-  }
-
-  #guard(answer: A, work: () => void): void {
-    try {
-      work();
-    } catch (error) {
-      throw new MergeError(answer.member.name, (error as Error).message);
-    }
   }
 
   /** The page's opening, written once, before the first entry (or at the end). */
@@ -252,7 +213,7 @@ class PypiMerge<A extends FoundAnswer> implements MergeStream<A> {
 
   #emit(entry: string): void {
     const separator = this.#ctx.format === "json" && this.#wrote ? "," : "";
-    this.#out += `${this.#head()}${separator}${entry}`;
+    this.out += `${this.#head()}${separator}${entry}`;
     this.#wrote = true;
   }
 
@@ -265,14 +226,14 @@ class PypiMerge<A extends FoundAnswer> implements MergeStream<A> {
   }
 
   #file(href: string, attributes: Attribute[] | null, json: { raw: string; object: Record<string, unknown> } | null): void {
-    const member = this.#current();
+    const member = this.current();
     const { href: relinked, route } = member.relink(href);
     const filename = (typeof json?.object.filename === "string" ? json.object.filename : "") || fileName(relinked);
     if (filename === "" || this.#seen.has(filename)) return;
     const metadata = json ? Boolean(json.object["core-metadata"] || json.object["dist-info-metadata"]) : advertisesMetadata(attributes!);
     const routes = route ? (metadata ? [routeKey(route), routeKey(route, ".metadata")] : [routeKey(route)]) : [];
-    if (!this.#routes.free(routes, member.answer.member)) return;
-    this.#routes.add(routes, member.answer.member);
+    if (!this.routes.free(routes, member.answer.member)) return;
+    this.routes.add(routes, member.answer.member);
     this.#seen.add(detach(filename));
     const file: PageFile = {
       filename,
@@ -280,12 +241,6 @@ class PypiMerge<A extends FoundAnswer> implements MergeStream<A> {
       source: json ? { json: relinked === href ? json.raw : withUrl(json.raw, relinked), object: json.object } : { html: attributes!.filter((attribute) => attribute.name !== "href") },
     };
     this.#emit(this.#ctx.format === "json" ? fileJson(file) : fileAnchor(file));
-  }
-
-  #take(): string {
-    const out = this.#out;
-    this.#out = "";
-    return out;
   }
 }
 
