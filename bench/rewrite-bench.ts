@@ -6,15 +6,13 @@
  * packument through the proxy as `npm start` runs it, with the fill as it is on this branch.
  * RSS is sampled every 20 ms from /proc. Target: the rewrite grows RSS by ≤ 64 MiB.
  */
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { buildWorker } from "../infra/local/build-worker.ts";
 import { Cleanup } from "./processes.ts";
-import { proxyOnMiniflare, rssMiB, scriptOnMiniflare } from "./runtimes.ts";
+import { documentOrigin, proxyOnMiniflare, sampledRss, scriptOnMiniflare } from "./runtimes.ts";
 import { fmt } from "./table.ts";
 
 const MiB = 1 << 20;
@@ -41,25 +39,6 @@ function packument(origin: string, bytes: number): Buffer {
   return Buffer.from(parts.join(""));
 }
 
-/** Samples a process's RSS until `work` settles; returns the baseline and the peak. */
-async function sampled<T>(pid: number, work: Promise<T>): Promise<{ result: T; baseline: number; peak: number }> {
-  const baseline = await rssMiB(pid);
-  let peak = baseline;
-  let done = false;
-  const sampler = (async () => {
-    while (!done) {
-      peak = Math.max(peak, await rssMiB(pid));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  })();
-  try {
-    return { result: await work, baseline, peak };
-  } finally {
-    done = true;
-    await sampler;
-  }
-}
-
 const cleanup = new Cleanup();
 cleanup.onSignals();
 const lines = ["| row | document | workerd RSS before | peak | growth | time | result |", "| --- | --- | --- | --- | --- | --- | --- |"];
@@ -68,19 +47,7 @@ try {
   const dir = await mkdtemp(join(tmpdir(), "bench-rewrite-"));
   cleanup.defer("temporary directory", () => rm(dir, { recursive: true, force: true }));
   let body: Buffer = Buffer.alloc(0);
-  const origin = createServer((req, res) => {
-    res.writeHead(200, { "content-type": "application/json", "content-length": String(body.length) });
-    // 1 MiB writes with backpressure, as a real registry streams.
-    let offset = 0;
-    const next = () => {
-      while (offset < body.length) if (!res.write(body.subarray(offset, (offset += MiB)))) return void res.once("drain", next);
-      res.end();
-    };
-    next();
-  });
-  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
-  cleanup.defer("origin", () => new Promise((resolve) => origin.close(resolve)));
-  const originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+  const originUrl = await documentOrigin(cleanup, () => body);
   body = packument(originUrl, size);
   const document = `${fmt(body.length / MiB)} MiB`;
 
@@ -93,7 +60,7 @@ try {
   const bundle = await buildWorker(join(dir, "rewrite-worker"), join(import.meta.dirname, "rewrite-worker.ts"));
   const alone = await scriptOnMiniflare(cleanup, bundle, "rewrite-worker.js");
   if (alone.workerdPid === null) throw new Error("could not find the rewriter's workerd process");
-  const probe = (mode: string) => sampled(alone.workerdPid!, fetch(`${alone.url}/?mode=${mode}&url=${encodeURIComponent(`${originUrl}/big-package`)}`).then((r) => r.json()));
+  const probe = (mode: string) => sampledRss(alone.workerdPid!, fetch(`${alone.url}/?mode=${mode}&url=${encodeURIComponent(`${originUrl}/big-package`)}`).then((r) => r.json()));
   const drained = await probe("drain");
   row("fetched body drained (fresh workerd: the runtime's own buffers)", drained, (drained.result as { ms: number }).ms, "not judged");
   const decoded = await probe("decode");
@@ -115,7 +82,7 @@ try {
   if (proxy.workerdPid === null) throw new Error("could not find the proxy's workerd process");
   const missOf = async (path: string, accept?: string) => {
     const started = Date.now();
-    const run = await sampled(proxy.workerdPid!, fetch(`${proxy.url}${path}`, { headers: accept ? { accept } : {} }).then((r) => r.arrayBuffer().then((b) => ({ status: r.status, bytes: b.byteLength }))));
+    const run = await sampledRss(proxy.workerdPid!, fetch(`${proxy.url}${path}`, { headers: accept ? { accept } : {} }).then((r) => r.arrayBuffer().then((b) => ({ status: r.status, bytes: b.byteLength }))));
     return { ...run, ms: Date.now() - started };
   };
   // The same bytes as a plain file first: the fill's own share (and the runtime's first-use buffers) without rewriting.

@@ -1,4 +1,6 @@
 import { readdir, readFile, mkdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { freePort } from "../infra/local/free-port.ts";
@@ -123,4 +125,43 @@ export async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kib = Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1]);
   return kib / 1024;
+}
+
+/** Samples a process's RSS every 20 ms until `work` settles; returns the baseline and the peak. */
+export async function sampledRss<T>(pid: number, work: Promise<T>): Promise<{ result: T; baseline: number; peak: number }> {
+  const baseline = await rssMiB(pid);
+  let peak = baseline;
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      peak = Math.max(peak, await rssMiB(pid));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  try {
+    return { result: await work, baseline, peak };
+  } finally {
+    done = true;
+    await sampler;
+  }
+}
+
+/**
+ * A loopback origin that answers each path with the document `bodyFor` gives for it, in 1 MiB
+ * writes with backpressure as a real registry streams; returns its URL.
+ */
+export async function documentOrigin(cleanup: Cleanup, bodyFor: (path: string) => Buffer): Promise<string> {
+  const origin = createServer((req, res) => {
+    const body = bodyFor(req.url!);
+    res.writeHead(200, { "content-type": "application/json", "content-length": String(body.length) });
+    let offset = 0;
+    const next = () => {
+      while (offset < body.length) if (!res.write(body.subarray(offset, (offset += 1 << 20)))) return void res.once("drain", next);
+      res.end();
+    };
+    next();
+  });
+  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+  cleanup.defer("origin", () => new Promise((resolve) => origin.close(resolve)));
+  return `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
 }

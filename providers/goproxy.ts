@@ -22,7 +22,7 @@ export function decodeModulePath(encoded: string): string | null {
 }
 
 /** Canonical semantic versions (including pseudo-versions) name content that never changes. */
-const CANONICAL = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+incompatible)?$/;
+export const CANONICAL_VERSION = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+incompatible)?$/;
 const MODULE_REQUEST = /^(.+?)\/(@v\/list|@latest|@v\/(.+)\.(info|mod|zip))$/;
 
 export function classifyGoproxy(path: string): Classification {
@@ -38,7 +38,7 @@ export function classifyGoproxy(path: string): Classification {
   if (decodeModulePath(module!) === null) return { kind: "denied", reason: "module path is not case-encoded" };
   if (endpoint === "@v/list" || endpoint === "@latest") return { kind: "mutable", reason: "version list" };
   const version = decodeModulePath(encodedVersion!);
-  if (version !== null && CANONICAL.test(version)) return { kind: "immutable", reason: `module .${extension}` };
+  if (version !== null && CANONICAL_VERSION.test(version)) return { kind: "immutable", reason: `module .${extension}` };
   // `go` asks `.info` for branch names and queries; their answer moves.
   if (extension === "info" && version !== null) return { kind: "mutable", reason: "version query" };
   return { kind: "denied", reason: "not a canonical module version" };

@@ -53,8 +53,7 @@ export class JsonRewriteStream {
   /** Text not yet written out: a held key or wanted string (from its opening quote), else empty. */
   #held = "";
   #inString: Role | null = null;
-  /** Backslashes in a row at the end of the string text scanned so far (they may escape a quote in the next piece). */
-  #trailingBackslashes = 0;
+  readonly #quotes = new ClosingQuote();
   /** The number, true, false or null being read, and whether the visitor wants it. */
   #literal = "";
   #literalWanted = false;
@@ -72,7 +71,7 @@ export class JsonRewriteStream {
     let stringStart = this.#inString === null ? -1 : 0;
     while (i < s.length) {
       if (this.#inString !== null) {
-        const close = this.#closingQuote(s, i);
+        const close = this.#quotes.find(s, i);
         if (close < 0) {
           i = s.length;
           break;
@@ -194,12 +193,36 @@ export class JsonRewriteStream {
     return "";
   }
 
-  /**
-   * The index of the quote that closes the string being scanned, or -1 when it is still open at
-   * the end of `s`. Only the backslashes right before a quote decide whether it is escaped, so
-   * the scan jumps from quote to quote.
-   */
-  #closingQuote(s: string, from: number): number {
+  #endLiteral(): void {
+    const text = this.#literal;
+    this.#literal = "";
+    if (!LITERAL.test(text)) throw syntaxError(text);
+    if (this.#literalWanted) this.#visitor.literal?.(this.#frames, text);
+    this.#afterValue();
+  }
+
+  #close(): void {
+    this.#visitor.close?.(this.#frames);
+    this.#frames.pop();
+    this.#afterValue();
+  }
+
+  #afterValue(): void {
+    this.#state = this.#frames.length === 0 ? State.Done : State.After;
+  }
+}
+
+/**
+ * Finds the quote that closes a JSON string scanned in pieces. Only the backslashes right before a
+ * quote decide whether it is escaped, so the scan jumps from quote to quote; the backslashes at
+ * the end of a piece are carried over to the next.
+ */
+export class ClosingQuote {
+  /** Backslashes in a row at the end of the string text scanned so far (they may escape a quote in the next piece). */
+  #trailingBackslashes = 0;
+
+  /** The index of the quote that closes the string being scanned from `from` on, or -1 when it is still open at the end of `s`. */
+  find(s: string, from: number): number {
     let i = from;
     for (;;) {
       const quote = s.indexOf('"', i);
@@ -220,24 +243,6 @@ export class JsonRewriteStream {
     let count = 0;
     while (end - count > from && s.charCodeAt(end - count - 1) === 0x5c) count++;
     return end - count === from ? count + this.#trailingBackslashes : count;
-  }
-
-  #endLiteral(): void {
-    const text = this.#literal;
-    this.#literal = "";
-    if (!LITERAL.test(text)) throw syntaxError(text);
-    if (this.#literalWanted) this.#visitor.literal?.(this.#frames, text);
-    this.#afterValue();
-  }
-
-  #close(): void {
-    this.#visitor.close?.(this.#frames);
-    this.#frames.pop();
-    this.#afterValue();
-  }
-
-  #afterValue(): void {
-    this.#state = this.#frames.length === 0 ? State.Done : State.After;
   }
 }
 

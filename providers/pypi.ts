@@ -38,10 +38,17 @@ export function classifyPypi(path: string): Classification {
   return { kind: "mutable", reason: "not a known PyPI path: revalidated like an index" };
 }
 
-export function pypiCacheKey(path: string, accept: string | null): string {
+/** A simple index page's path: the root (`project` null) or a project's page, its name normalized; null for other paths. */
+export function parseIndexPage(path: string): { project: string | null } | null {
   const page = INDEX_PAGE.exec(path);
+  if (!page) return null;
+  return { project: page[1] ? normalizeProjectName(safeDecode(page[1])) : null };
+}
+
+export function pypiCacheKey(path: string, accept: string | null): string {
+  const page = parseIndexPage(path);
   if (!page) return path;
-  const normalized = page[1] ? `simple/${normalizeProjectName(safeDecode(page[1]))}/` : "simple/";
+  const normalized = page.project !== null ? `simple/${page.project}/` : "simple/";
   // PEP 691: one URL, two bodies chosen by Accept.
   return wantsJson(accept) ? `${normalized}#json` : normalized;
 }
@@ -195,7 +202,7 @@ function metadataOf(tag: string): Metadata | null {
   return { digest: match ? hexDigest(match[1]!, match[2]!) : null };
 }
 
-function decodeEntities(text: string): string {
+export function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (entity, name: string) => {
     const lower = name.toLowerCase();
     if (lower.startsWith("#")) {
