@@ -57,6 +57,8 @@ interface Source {
   body: ReadableStream<Uint8Array>;
   representation: UpstreamRepresentation;
   fetchedAt: number;
+  /** The upstream's response headers. */
+  answer: Headers;
 }
 
 /**
@@ -331,10 +333,12 @@ async function checkedResponse(
 function bodyToStore(job: Job, fetched: Fetched): Source | DocumentRefused {
   const { response } = fetched;
   const representation = upstreamRepresentation(job, response.headers);
-  if (!job.rewriteBody) return { body: response.body ?? new Blob([]).stream(), representation, fetchedAt: fetched.fetchedAt };
+  const answer = response.headers;
+  if (!job.rewriteBody) return { body: response.body ?? new Blob([]).stream(), representation, fetchedAt: fetched.fetchedAt, answer };
   try {
     const document = job.rewriteBody(response);
-    return { body: document.body, representation: { ...representation, size: null, headers: { ...representation.headers, ...document.headers } }, fetchedAt: fetched.fetchedAt };
+    const headers = { ...representation.headers, ...document.headers };
+    return { body: document.body, representation: { ...representation, size: null, headers }, fetchedAt: fetched.fetchedAt, answer };
   } catch (error) {
     if (error instanceof DocumentRefused) return error; // over max_document_size by its Content-Length
     throw error;
@@ -386,7 +390,7 @@ async function commit(ctx: ProxyContext, job: Job, lease: Lease, current: Stored
     lastModified: representation.lastModified,
     headers: representation.headers,
     fetchedAt: source.fetchedAt,
-    freshUntil: freshUntil(job.kind, ttlOf(job), source.fetchedAt),
+    freshUntil: freshUntil(job.kind, Math.min(ttlOf(job), job.upstream.freshFor?.(source.answer) ?? Infinity), source.fetchedAt),
   };
   const committed = await writeIfNewer(ctx, job, current, entry);
   finished();

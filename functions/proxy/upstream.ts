@@ -48,6 +48,11 @@ export interface Upstream {
   revalidate?(entry: IndexEntry): Promise<boolean>;
   /** A digest an index of the remote declared for this file; asked only on a miss. */
   declaredDigest?(): Promise<Digest | undefined>;
+  /**
+   * At most how long (seconds) this answer may stay fresh, whatever the remote's TTL says
+   * (a virtual's merge that had to go without a member: 30 s). Undefined: the remote's TTL.
+   */
+  freshFor?(answer: Headers): number | undefined;
 }
 
 /** How a request reaches an upstream URL: extra headers, and whose credentials (if any) go with it. */
