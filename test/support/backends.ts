@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { startFauxqs } from "fauxqs";
 import pg from "pg";
+import { TcpFaultProxy } from "./fault-proxy.ts";
+import { startRecordingProxy, type RecordingProxy } from "./recording-proxy.ts";
 
 /** The real Postgres on this machine; every suite gets a database of its own. */
 const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -53,4 +55,34 @@ async function adminQuery(sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+export interface FaultyBackends extends ExternalBackends {
+  /** In front of the machine's Redis (the Upstash bridge connects through it). */
+  redis: TcpFaultProxy;
+  /** In front of the machine's Postgres (the WebSocket bridge connects through it). */
+  postgres: TcpFaultProxy;
+  /** In front of the S3 emulator: records requests, answers errors or stalls. */
+  s3: RecordingProxy;
+}
+
+/** The external backends, each reached through a proxy that a test can make fail. */
+export async function startFaultyBackends(): Promise<FaultyBackends> {
+  const backends = await startExternalBackends();
+  const redis = await new TcpFaultProxy({ host: "127.0.0.1", port: 6379 }).start();
+  const postgres = await new TcpFaultProxy({ host: "127.0.0.1", port: 5432 }).start();
+  const s3 = await startRecordingProxy(backends.env.S3_ENDPOINT!);
+  const database = new URL(backends.env.DATABASE_URL!);
+  database.port = String(postgres.port);
+  return {
+    ...backends,
+    env: { ...backends.env, DATABASE_URL: database.href, REDIS_URL: `redis://127.0.0.1:${redis.port}`, S3_ENDPOINT: s3.url },
+    redis,
+    postgres,
+    s3,
+    async stop() {
+      await Promise.all([redis.stop(), postgres.stop(), s3.stop()]);
+      await backends.stop();
+    },
+  };
 }

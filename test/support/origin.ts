@@ -18,6 +18,12 @@ export interface OriginFile {
   headers?: Record<string, string>;
   /** Send no ETag, only Last-Modified (as a static file server such as Python's http.server does). */
   noEtag?: boolean;
+  /** Send half the body, then nothing for this long, then the rest. */
+  stallMidBodyMs?: number;
+  /** Announce this Content-Length whatever the body's length, and close the connection after the body. */
+  declaredLength?: number;
+  /** Send the body at this pace (a long download), in 64 KiB writes. */
+  bytesPerSecond?: number;
 }
 
 /**
@@ -85,7 +91,7 @@ export class Origin {
     };
     if (file.gzip) headers["content-encoding"] = "gzip";
     if (notModified(req, headers)) return void res.writeHead(304, headers).end();
-    if (!file.chunked) headers["content-length"] = String(body.length);
+    if (!file.chunked) headers["content-length"] = String(file.declaredLength ?? body.length);
     res.writeHead(file.status ?? 200, headers);
     if (req.method === "HEAD") return void res.end();
     if (file.breakMidBody) {
@@ -93,11 +99,25 @@ export class Origin {
       setTimeout(() => res.socket?.destroy(), 50);
       return;
     }
-    // Several writes, so chunked bodies really arrive in chunks.
-    for (let offset = 0; offset < body.length; offset += 1 << 20) {
-      if (!res.write(body.subarray(offset, offset + (1 << 20)))) await new Promise((resolve) => res.once("drain", resolve));
+    const half = Math.floor(body.length / 2);
+    if (file.stallMidBodyMs) {
+      await write(res, body.subarray(0, half), file.bytesPerSecond);
+      await new Promise((resolve) => setTimeout(resolve, file.stallMidBodyMs));
+      await write(res, body.subarray(half), file.bytesPerSecond);
+    } else {
+      await write(res, body, file.bytesPerSecond);
     }
+    if (file.declaredLength !== undefined && file.declaredLength !== body.length) return void res.socket?.destroy();
     res.end();
+  }
+}
+
+/** Several writes, so chunked bodies really arrive in chunks; paced when asked. */
+async function write(res: ServerResponse, body: Buffer, bytesPerSecond?: number): Promise<void> {
+  const step = bytesPerSecond ? 64 * 1024 : 1 << 20;
+  for (let offset = 0; offset < body.length && !res.destroyed; offset += step) {
+    if (!res.write(body.subarray(offset, offset + step))) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+    if (bytesPerSecond) await new Promise((resolve) => setTimeout(resolve, (step / bytesPerSecond) * 1000));
   }
 }
 

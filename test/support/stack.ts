@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inject } from "vitest";
 import { stringify } from "yaml";
 import type { OutboundSeam } from "../../infra/local/outbound-guard.ts";
 import { startStack, type Stack } from "../../infra/local/stack.ts";
@@ -29,6 +28,8 @@ export interface TestStackOptions {
   dataDir?: string;
   /** Host names answered in Node (public-looking names for loopback origins); the rest goes through the outbound guard. */
   outbound?: OutboundSeam;
+  /** A Worker bundle built elsewhere (a benchmark outside Vitest); default: the one the integration setup built. */
+  bundleDir?: string;
 }
 
 /** The proxy exactly as `npm start` runs it, on a free port, with a temporary data directory. */
@@ -36,7 +37,9 @@ export async function startTestStack(options: TestStackOptions): Promise<TestSta
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "artifactapi-test-")));
   const configPath = join(dataDir, "remotes.yaml");
   await writeFile(configPath, stringify({ remotes: options.remotes }));
-  const stack = await startStack({ port: 0, configPath, dataDir, env: options.env ?? {}, bundleDir: inject("workerBundle"), outbound: options.outbound });
+  // Imported only under Vitest: a benchmark passes its own bundle.
+  const bundleDir = options.bundleDir ?? (await import("vitest")).inject("workerBundle");
+  const stack = await startStack({ port: 0, configPath, dataDir, env: options.env ?? {}, bundleDir, outbound: options.outbound });
   return {
     ...stack,
     dataDir,
