@@ -61,6 +61,12 @@ export async function deleteFile(scope: RequestScope, local: string, path: strin
   return file;
 }
 
+/** After rows were removed (an unpublished version): their cached copies go, and their blobs once nothing else has the same bytes. */
+export async function forgetFiles(scope: RequestScope, files: LocalFile[]): Promise<void> {
+  await Promise.all(files.map((file) => forget(scope, localFileKey(file.local, file.path))));
+  scope.background.run(releaseBlobs(scope.stores.blobs, scope.stores.locals, files.map((file) => file.sha256)));
+}
+
 /**
  * The file record for a path: the state store's copy, else the row (cached for the next read).
  * Null when the local has no such file.

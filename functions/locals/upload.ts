@@ -25,15 +25,23 @@ export async function receiveUpload(stores: Pick<Stores, "blobs" | "meta">, requ
   const header = request.headers.get("content-length");
   if (header !== null && !/^\d+$/.test(header)) return { refused: { status: 400, code: "BAD_CONTENT_LENGTH", message: "Content-Length must be a number of bytes" } };
   const declared = header === null ? null : Number(header);
+  return receiveBody(stores, request.body, declared, maxSize);
+}
+
+/**
+ * receiveUpload for a body that is not a request's own: a part of a multipart form (helm's
+ * `chart`), a docker upload chunk. `declared` is its length when known in advance.
+ */
+export async function receiveBody(stores: Pick<Stores, "blobs" | "meta">, body: ReadableStream<Uint8Array> | null, declared: number | null, maxSize: number): Promise<Received> {
   if (declared !== null && declared > maxSize) return { refused: tooLarge(maxSize) };
 
   const upload = new BlobUpload(stores.blobs, newUploadKey(), {
-    size: declared ?? (request.body ? null : 0),
+    size: declared ?? (body ? null : 0),
     // A multipart upload left open by a killed worker is aborted by the maintenance sweep.
     tracker: { started: (key, id) => stores.meta.uploadStarted(key, id), ended: (key) => stores.meta.uploadEnded(key) },
   });
-  if (!request.body) return { blob: await upload.finish() };
-  const reader = request.body.getReader();
+  if (!body) return { blob: await upload.finish() };
+  const reader = body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();

@@ -83,6 +83,11 @@ export interface NewVersion {
   files: Omit<NewLocalFile, "package" | "version">[];
   /** Tags to point at this version (npm's `latest`). */
   tags?: Record<string, string>;
+  /**
+   * An unpublished version may be published again (helm and docker, whose registries allow it);
+   * without it a version is published once, ever (npm's and PyPI's rule).
+   */
+  republish?: boolean;
 }
 
 /**

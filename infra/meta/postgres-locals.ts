@@ -200,8 +200,11 @@ export class PostgresLocalStore implements LocalStore {
       );
       const inserted = await this.#pg.query(
         `INSERT INTO local_versions (local, package, version, metadata, published_by) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (local, package, version) DO NOTHING RETURNING version`,
-        [local, name, version.version, JSON.stringify(version.metadata), version.publishedBy],
+         ON CONFLICT (local, package, version) DO UPDATE SET metadata = EXCLUDED.metadata, published_by = EXCLUDED.published_by,
+           published_at = now(), deleted_at = NULL
+         WHERE local_versions.deleted_at IS NOT NULL AND $6
+         RETURNING version`,
+        [local, name, version.version, JSON.stringify(version.metadata), version.publishedBy, version.republish ?? false],
       );
       if (inserted.length === 0) return await this.#undoPublish();
       for (const file of version.files) {

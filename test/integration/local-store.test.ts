@@ -139,6 +139,21 @@ describe("LocalStore on Postgres", () => {
     expect(republish).toEqual({ result: "exists" });
   });
 
+  it("publishes an unpublished version again only when the type allows it (helm, docker)", async () => {
+    const chart = (republish: boolean) =>
+      store.withBlobLocks([], (locked) =>
+        locked.publishVersion({ local: "helm", package: { name: "web", displayName: "web" }, version: "1.0.0", metadata: { republish }, publishedBy: "ci", files: [newFile("helm", "charts/web-1.0.0.tgz", `web ${republish}`)], republish }),
+      );
+    expect((await chart(true)).result).toBe("published");
+    expect((await chart(true)).result).toBe("exists"); // a live version is never replaced
+    await store.unpublishVersion("helm", "web", "1.0.0");
+    expect((await chart(false)).result).toBe("exists");
+    expect((await chart(true)).result).toBe("published");
+    const state = await store.readPackage("helm", "web");
+    expect(state?.versions).toEqual([expect.objectContaining({ version: "1.0.0", deletedAt: null, metadata: { republish: true } })]);
+    expect(state?.files.map((file) => file.sha256)).toEqual([sha256("web true")]);
+  });
+
   it("lands two versions of one new package published at once from two connections", async () => {
     const [a, b] = [open().store, open().store];
     const publish = (target: PostgresLocalStore, version: string) =>
