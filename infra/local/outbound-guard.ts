@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { outboundDenyList } from "../../functions/proxy/network-policy.ts";
 
 const GUARD_WORKER = "outbound-guard";
-const GUARD_SCRIPT = fileURLToPath(new URL("outbound-guard.worker.js", import.meta.url));
+export const GUARD_SCRIPT = fileURLToPath(new URL("outbound-guard.worker.js", import.meta.url));
 
 /** Test seam: these host names are answered by a Node function instead of the network. */
 export interface OutboundSeam {
@@ -59,7 +59,7 @@ export function backendHosts(bindings: Record<string, string>): string[] {
 }
 
 /** As Miniflare's own outbound trusts them: certificates from NODE_EXTRA_CA_CERTS besides the browser CAs. */
-function extraCaCertificates(): string[] {
+export function extraCaCertificates(): string[] {
   const file = process.env.NODE_EXTRA_CA_CERTS;
   if (!file) return [];
   try {

@@ -80,9 +80,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // its own: the address users were told to use is HOST:PORT.
     const host = options.host ?? "127.0.0.1";
     const url = options.port ? `http://${host.includes(":") ? `[${host}]` : host}:${options.port}` : ready;
-    const locals = prepared.remotes.filter((repository) => repository.type === "local").length;
-    const counts = `${prepared.remotes.length - locals} remotes${locals > 0 ? `, ${locals} locals` : ""}`;
-    log(`artifactapi-edge listening on ${url} (${prepared.backends.join(", ")}; ${counts})`);
+    log(`artifactapi-edge listening on ${url} (${prepared.backends.join(", ")}; ${repositoryCounts(prepared.remotes)})`);
     const maintenance = scheduleMaintenance(url, prepared.bindings.ADMIN_TOKEN, log);
     return {
       url,
@@ -99,11 +97,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 }
 
+/** "3 remotes, 1 locals": what the listening line says the remotes file held. */
+export function repositoryCounts(remotes: RepositoryConfig[]): string {
+  const locals = remotes.filter((repository) => repository.type === "local").length;
+  return `${remotes.length - locals} remotes${locals > 0 ? `, ${locals} locals` : ""}`;
+}
+
 /** How often `npm start` runs the maintenance a deployed Worker gets from its Cron Trigger. */
 const MAINTENANCE_EVERY_MS = 10 * 60_000;
 
 /** The Cron Trigger's work on a timer, through the management API (needs the admin token). */
-function scheduleMaintenance(url: string, adminToken: string | undefined, log: (line: string) => void): ReturnType<typeof setInterval> | undefined {
+export function scheduleMaintenance(url: string, adminToken: string | undefined, log: (line: string) => void): ReturnType<typeof setInterval> | undefined {
   const token = adminToken?.split(",")[0]?.trim();
   if (!token) return undefined;
   const timer = setInterval(() => {

@@ -1,10 +1,12 @@
 /**
  * `npm start`: the proxy on this machine. With no backend variables set it runs on the
  * embedded default (PGlite, local R2 under .data/); see README.md for the variables.
+ * `npm run serve` (`--workerd`): the same on workerd itself, without Miniflare (blobs in S3).
  */
 import { randomBytes } from "node:crypto";
 import { ConfigError } from "../../functions/config/schema.ts";
 import { startStack } from "./stack.ts";
+import { startWorkerdStack } from "./workerd.ts";
 
 const env = process.env;
 if (!env.ADMIN_TOKEN) {
@@ -17,7 +19,8 @@ if (!env.PUBLIC_URL && !["127.0.0.1", "localhost", "::1"].includes(host)) {
   console.log("PUBLIC_URL is not set: rewritten indexes link to whatever Host clients send; set PUBLIC_URL to this proxy's public URL.");
 }
 try {
-  const stack = await startStack({
+  const start = process.argv.includes("--workerd") ? startWorkerdStack : startStack;
+  const stack = await start({
     host,
     port: Number(env.PORT ?? 8000),
     configPath: env.ARTIFACTAPI_CONFIG ?? "remotes.yaml",

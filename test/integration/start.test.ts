@@ -1,60 +1,17 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { freePort } from "../../infra/local/free-port.ts";
 import { eventually, json } from "../support/http.ts";
+import { LauncherRun, plainEnv } from "../support/launcher.ts";
 import { Origin } from "../support/origin.ts";
 import { isRunning, listeningSockets, processTree } from "../support/processes.ts";
-
-const root = resolve(new URL("../..", import.meta.url).pathname);
-
-/** A run of `npm start`'s command (`node infra/local/start.ts`), its output kept as it comes. */
-class StartRun {
-  readonly child: ChildProcess;
-  output = "";
-  readonly exited: Promise<number | null>;
-
-  constructor(cwd: string, env: Record<string, string>) {
-    // The project's Node 22 first on PATH, as npm scripts have it.
-    this.child = spawn("node", [join(root, "infra/local/start.ts")], {
-      cwd,
-      env: { ...env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child.stdout!.on("data", (chunk) => (this.output += chunk));
-    this.child.stderr!.on("data", (chunk) => (this.output += chunk));
-    this.exited = new Promise((resolvePromise) => this.child.on("exit", (code) => resolvePromise(code)));
-  }
-
-  /** Waits until the output matches (or the process exits): the match. */
-  async waitFor(pattern: RegExp, timeoutMs = 90_000): Promise<RegExpMatchArray> {
-    let exited = false;
-    void this.exited.then(() => (exited = true));
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.output) && !exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const match = this.output.match(pattern);
-    if (!match) throw new Error(`no ${pattern} in the output of npm start:\n${this.output}`);
-    return match;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGINT");
-    await this.exited;
-  }
-}
-
-/** The environment of a machine with no backend variables and no ADMIN_TOKEN. */
-function plainEnv(): Record<string, string> {
-  const backendVariable = /^(ADMIN_TOKEN|READ_TOKEN|DATABASE_URL|DB(HOST|PORT|USER|PASS|NAME)|REDIS_URL|UPSTASH_.*|S3_.*|MINIO_.*|HOST|PORT|ARTIFACTAPI_.*)$/;
-  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => !backendVariable.test(entry[0]) && entry[1] !== undefined));
-}
 
 const refused = (host: string, port: number) =>
   new Promise<boolean>((resolvePromise) => {
@@ -72,7 +29,7 @@ describe("npm start", () => {
   const origin = new Origin();
   const secrets = { api: `api-secret-${randomBytes(8).toString("hex")}`, row: `row-secret-${randomBytes(8).toString("hex")}` };
   let work: string;
-  let run: StartRun;
+  let run: LauncherRun;
   let port: number;
   let token: string;
   const startEnv = () => ({
@@ -91,7 +48,7 @@ describe("npm start", () => {
     await mkdir(join(work, "config"));
     await writeFile(join(work, "config/remotes.yaml"), stringify({ remotes: { files: { base_url: origin.url, allow_private_network: true } } }));
     port = await freePort();
-    run = new StartRun(join(work, "cwd"), startEnv());
+    run = LauncherRun.start(join(work, "cwd"), startEnv());
     await run.waitFor(/listening on/);
     token = (await run.waitFor(/admin token \(printed once\): (\S+)/))[1]!;
   });
@@ -164,7 +121,7 @@ describe("npm start", () => {
       expect(await refused(host, port), `${host}:${port}`).toBe(true);
     }
 
-    run = new StartRun(join(work, "cwd"), { ...startEnv(), ADMIN_TOKEN: token });
+    run = LauncherRun.start(join(work, "cwd"), { ...startEnv(), ADMIN_TOKEN: token });
     await run.waitFor(/listening on/);
     const again = await fetch(`${base()}/api/v1/remote/files/hello.txt`);
     expect(again.headers.get("x-artifact-source")).toBe("cache");
@@ -177,7 +134,7 @@ describe("npm start", () => {
     const config = join(work, "config/bad.yaml");
     await writeFile(config, stringify({ remotes: { broken: { base_url: "nope" }, odd: { base_url: "https://example.org", package: "no-such-type" } } }));
     const badPort = await freePort();
-    const bad = new StartRun(join(work, "cwd"), { ...plainEnv(), PORT: String(badPort), ARTIFACTAPI_CONFIG: config, ARTIFACTAPI_DATA_DIR: join(work, "bad-data") });
+    const bad = LauncherRun.start(join(work, "cwd"), { ...plainEnv(), PORT: String(badPort), ARTIFACTAPI_CONFIG: config, ARTIFACTAPI_DATA_DIR: join(work, "bad-data") });
     expect(await bad.exited).toBe(1);
     expect(bad.output).toMatch(/remote 'broken': key 'base_url'/);
     expect(bad.output).toMatch(/remote 'odd': key 'package': unknown package type 'no-such-type'/);
