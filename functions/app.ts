@@ -13,6 +13,7 @@ import { localRoutes } from "./routes/local.ts";
 import { requestHost } from "./proxy/proxy-base.ts";
 import { managementRoutes } from "./routes/management/index.ts";
 import { remoteRoutes } from "./routes/remote.ts";
+import { virtualRoutes } from "./routes/virtual.ts";
 import { createStores } from "./stores.ts";
 import { uiRoutes } from "./ui/index.tsx";
 
@@ -47,13 +48,14 @@ app.use(async (c, next) => {
   }
 });
 
-/** A hostname mapped to a remote or a local serves it at the root: the request is answered on its canonical path. */
+/** A hostname mapped to a remote, a local or a virtual serves it at the root: the request is answered on its canonical path. */
 app.use(async (c, next) => {
   // A fill coordinator gets requests already on their canonical path.
   if (redispatched.has(c.req.raw) || insideCoordinator(c.env)) return next();
   const host = requestHost(c.req.raw, c.env);
-  const { remotes, locals } = await currentConfig(c.var.stores);
-  const repository = repositoryForHost(remotes.values(), host) ?? repositoryForHost(locals.values(), host);
+  const { remotes, locals, virtuals } = await currentConfig(c.var.stores);
+  const virtual = repositoryForHost(virtuals.values(), host);
+  const repository = repositoryForHost(remotes.values(), host) ?? repositoryForHost(locals.values(), host) ?? (virtual && { ...virtual, type: "virtual" as const });
   const url = new URL(c.req.url);
   const path = repository && canonicalPath(repository, url.pathname, { ui: c.env.UI_ON_MAPPED_HOSTS === "true" });
   if (!path) return next();
@@ -68,6 +70,7 @@ app.route("/api/v2", managementRoutes);
 app.get("/ui", (c) => c.redirect("/ui/", 301));
 app.route("/ui/", uiRoutes);
 app.route("/", localRoutes);
+app.route("/", virtualRoutes);
 app.route("/", remoteRoutes);
 app.route("/", dockerRoutes);
 

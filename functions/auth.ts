@@ -1,4 +1,5 @@
 import type { LocalConfig, RepositoryConfig } from "./config/schema.ts";
+import type { VirtualConfig } from "./config/virtual.ts";
 import type { Env } from "./env.ts";
 import { jsonError } from "./errors.ts";
 import { insideCoordinator } from "./proxy/coordination.ts";
@@ -86,26 +87,26 @@ export function managementDenied(env: Env, request: Request): Response | null {
  * private one, with one of its read tokens (inline or from `read_tokens_env`), a local's write
  * token, or a management token. The docker route uses this to decide on its own registry challenge.
  */
-export function mayReadRemote(repository: RepositoryConfig, env: Env, request: Request): boolean {
+export function mayReadRemote(repository: RepositoryConfig | VirtualConfig, env: Env, request: Request): boolean {
   // A fill coordinator gets only requests the Worker has already let through (its binding is not public).
   if (!repository.private || insideCoordinator(env)) return true;
   const token = presentedToken(request);
   if (token === null) return false;
-  const writers = repository.type === "local" ? writeTokens(repository, env).map((entry) => entry.secret) : [];
+  const writers = "type" in repository && repository.type === "local" ? writeTokens(repository, env).map((entry) => entry.secret) : [];
   return matchesAny(token, [...readTokens(repository, env), ...writers]) || managementAccess(env, request) !== null;
 }
 
 /** The generic routes' answer for a private remote or local without a valid token: a Basic challenge package managers understand. */
-export function remoteReadDenied(repository: RepositoryConfig, env: Env, request: Request): Response | null {
+export function remoteReadDenied(repository: RepositoryConfig | VirtualConfig, env: Env, request: Request): Response | null {
   if (mayReadRemote(repository, env, request)) return null;
   // 401 for a wrong token too: clients retry with other credentials only after a challenge.
-  const kind = repository.type === "local" ? "repository" : "remote";
+  const kind = !("type" in repository) ? "virtual" : repository.type === "local" ? "repository" : "remote";
   return jsonError(401, "UNAUTHORIZED", `${repository.name}: this ${kind} is private; present one of its read tokens`, {
     "www-authenticate": `Basic realm="artifactapi ${repository.name}"`,
   });
 }
 
-function readTokens(repository: RepositoryConfig, env: Env): string[] {
+function readTokens(repository: RepositoryConfig | VirtualConfig, env: Env): string[] {
   return [...repository.read_tokens, ...tokenList(repository.read_tokens_env ? env[repository.read_tokens_env] : undefined)];
 }
 

@@ -5,15 +5,17 @@ import type { RepositoryConfig } from "./config/schema.ts";
  * for docker, `dl.example.com/{path}` for everything else. This gives the path on the
  * canonical URL scheme, or null when the request is not for the repository (health, management, and
  * the web UI when the operator serves it on mapped hosts too: `UI_ON_MAPPED_HOSTS=true`).
- * A local's root is its top folder listing; a remote's root stays the proxy's info page.
+ * A local's root is its top folder listing; a remote's (and a virtual's) root stays the proxy's info page.
+ * A docker virtual is served under `/v2/{virtual}/…` like a docker remote.
  */
-export function canonicalPath(repository: RepositoryConfig, pathname: string, options: { ui?: boolean } = {}): string | null {
+export function canonicalPath(repository: Pick<RepositoryConfig, "name" | "package"> & { type?: "remote" | "local" | "virtual" }, pathname: string, options: { ui?: boolean } = {}): string | null {
   if (pathname === "/health" || pathname.startsWith("/api/v2/")) return null;
   if (options.ui && (pathname === "/ui" || pathname.startsWith("/ui/"))) return null;
   if (repository.package === "docker") {
     return pathname.startsWith("/v2/") && pathname !== "/v2/" ? `/v2/${repository.name}/${pathname.slice("/v2/".length)}` : null;
   }
   if (repository.type === "local") return `/api/v1/local/${repository.name}${pathname}`;
+  if (repository.type === "virtual") return pathname === "/" ? null : `/api/v1/virtual/${repository.name}${pathname}`;
   return pathname === "/" ? null : `/api/v1/remote/${repository.name}${pathname}`;
 }
 

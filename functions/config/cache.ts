@@ -1,6 +1,7 @@
 import { isUnavailable } from "../../infra/unavailable.ts";
 import type { Stores } from "../stores.ts";
 import { isLocal, parseRepository, type LocalConfig, type RemoteConfig } from "./schema.ts";
+import { virtualSchema, type VirtualConfig } from "./virtual.ts";
 
 /**
  * The version isolates watch, bumped by whatever invalidates what they keep: config writes
@@ -11,10 +12,11 @@ export const CONFIG_VERSION_KEY = "config:version";
 /** How long an isolate trusts its copy before asking the state store whether the version moved. */
 const RECHECK_MS = 2_000;
 
-/** The configured repositories as routes see them: remotes and locals, by name (one name, one kind). */
+/** The configured repositories as routes see them: remotes, locals and virtuals, by name. */
 export interface ConfigSnapshot {
   remotes: Map<string, RemoteConfig>;
   locals: Map<string, LocalConfig>;
+  virtuals: Map<string, VirtualConfig>;
 }
 
 interface Snapshot extends ConfigSnapshot {
@@ -47,7 +49,14 @@ export async function currentConfig(stores: Stores): Promise<ConfigSnapshot> {
   }
   const remotes = new Map<string, RemoteConfig>();
   const locals = new Map<string, LocalConfig>();
-  for (const row of await stores.meta.listRemotes()) {
+  const virtuals = new Map<string, VirtualConfig>();
+  const [rows, virtualRows] = await Promise.all([stores.meta.listRemotes(), stores.meta.listConfigs("virtuals")]);
+  for (const row of virtualRows) {
+    const parsed = virtualSchema.safeParse(row.config);
+    if (parsed.success) virtuals.set(row.name, { name: row.name, ...parsed.data });
+    else console.error(`virtual '${row.name}' skipped: ${parsed.error.issues.map((issue) => issue.message).join("; ")}`);
+  }
+  for (const row of rows) {
     try {
       const repository = parseRepository(row.name, row.config);
       if (isLocal(repository)) locals.set(row.name, repository);
@@ -57,7 +66,7 @@ export async function currentConfig(stores: Stores): Promise<ConfigSnapshot> {
       console.error(`remote '${row.name}' skipped: ${(error as Error).message}`);
     }
   }
-  snapshot = { version: version ?? null, remotes, locals, checkedAt: now };
+  snapshot = { version: version ?? null, remotes, locals, virtuals, checkedAt: now };
   return snapshot;
 }
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { providers } from "../../providers/index.ts";
 import { patternProblem } from "../../providers/patterns.ts";
 import { isPrivateHost } from "../proxy/network-policy.ts";
+import { memberProblem, virtualSchema, type VirtualConfig } from "./virtual.ts";
 
 /** A path pattern in RE2 syntax (providers/patterns.ts): refused here if the linear-time engine cannot run it. */
 const regex = z.string().superRefine((pattern, ctx) => {
@@ -238,7 +239,31 @@ function fromLegacyKeys(raw: unknown): unknown {
 
 export const remotesFileSchema = z.strictObject({
   remotes: z.record(remoteName, z.preprocess(fromLegacyKeys, repositorySchema)).default({}),
+  /** Virtual repositories over the remotes and locals above (functions/virtuals/). */
+  virtuals: z.record(remoteName, virtualSchema).default({}),
 });
+
+/** A whole remotes file: its remotes and locals, and its virtuals, each member checked against the entries above. */
+export function parseConfigFile(document: unknown): { repositories: RepositoryConfig[]; virtuals: VirtualConfig[] } {
+  const parsed = remotesFileSchema.safeParse(document);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue), parsed.error.issues.flatMap(fieldProblem));
+  const repositories = Object.entries(parsed.data.remotes).map(([name, repository]) => ({ name, ...repository }));
+  const virtuals = Object.entries(parsed.data.virtuals).map(([name, virtual]) => ({ name, ...virtual }));
+  const byName = new Map<string, RepositoryConfig>(repositories.map((repository) => [repository.name, repository]));
+  const virtualNames = new Set(virtuals.map((virtual) => virtual.name));
+  const problems: string[] = [];
+  for (const virtual of virtuals) {
+    if (byName.has(virtual.name)) problems.push(`virtual '${virtual.name}': the name is taken by a remote or local in this file`);
+    for (const member of virtual.members) {
+      const problem = memberProblem(virtual, member, byName.get(member), virtualNames.has(member));
+      if (problem) problems.push(`virtual '${virtual.name}': key 'members': ${problem}`);
+    }
+    const writesTo = virtual.default_local ? byName.get(virtual.default_local) : undefined;
+    if (writesTo && !isLocal(writesTo)) problems.push(`virtual '${virtual.name}': key 'default_local': '${writesTo.name}' is a remote; writes can only go to a local`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { repositories, virtuals };
+}
 
 /** One problem tied to the remote's top-level key it concerns (what a form shows next to that field). */
 export interface FieldProblem {
@@ -288,12 +313,13 @@ export function parseRemote(name: string, config: unknown): RemoteConfig {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const [top, name, ...keyPath] = issue.path.map(String);
-  if (top !== "remotes" || name === undefined) return `${issue.path.join(".") || "document"}: ${issue.message}`;
+  if ((top !== "remotes" && top !== "virtuals") || name === undefined) return `${issue.path.join(".") || "document"}: ${issue.message}`;
+  const entry = `${top === "virtuals" ? "virtual" : "remote"} '${name}'`;
   if (issue.code === "unrecognized_keys") {
-    return `remote '${name}': unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+    return `${entry}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
   }
-  if (keyPath.length === 0) return `remote '${name}': ${issue.message}`;
-  return `remote '${name}': key '${formatKey(keyPath)}': ${issue.message}`;
+  if (keyPath.length === 0) return `${entry}: ${issue.message}`;
+  return `${entry}: key '${formatKey(keyPath)}': ${issue.message}`;
 }
 
 function formatKey(path: string[]): string {

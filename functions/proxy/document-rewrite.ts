@@ -11,6 +11,11 @@ export interface RewrittenBody {
   body: ReadableStream<Uint8Array>;
   /** Response headers stored and replayed with the document (links rewritten, e.g. X-Terraform-Get). */
   headers?: Record<string, string>;
+  /**
+   * Headers known only once the body has ended (a virtual's merge names the members it went
+   * without once it has read them): asked at the body's end, stored and replayed with the rest.
+   */
+  headersAtEnd?: () => Record<string, string> | undefined;
 }
 
 /** Why an upstream document was not rewritten: the fill answers 502 with this code (or serves a stale copy). */

@@ -338,7 +338,10 @@ function bodyToStore(job: Job, fetched: Fetched): Source | DocumentRefused {
   try {
     const document = job.rewriteBody(response);
     const headers = { ...representation.headers, ...document.headers };
-    return { body: document.body, representation: { ...representation, size: null, headers }, fetchedAt: fetched.fetchedAt, answer };
+    // A document is answered and committed only after its body ended (answerWhenChecked): the headers are complete by then.
+    const atEnd = document.headersAtEnd;
+    const body = atEnd ? document.body.pipeThrough(new TransformStream({ flush: () => void Object.assign(headers, atEnd()) })) : document.body;
+    return { body, representation: { ...representation, size: null, headers }, fetchedAt: fetched.fetchedAt, answer };
   } catch (error) {
     if (error instanceof DocumentRefused) return error; // over max_document_size by its Content-Length
     throw error;

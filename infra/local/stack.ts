@@ -5,7 +5,8 @@ import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { parse as parseYaml } from "yaml";
 import WebSocket from "ws";
 import { CONFIG_VERSION_KEY } from "../../functions/config/cache.ts";
-import { ConfigError, parseRepositories, type RepositoryConfig } from "../../functions/config/schema.ts";
+import { ConfigError, parseConfigFile, type RepositoryConfig } from "../../functions/config/schema.ts";
+import type { VirtualConfig } from "../../functions/config/virtual.ts";
 import { createStores } from "../../functions/stores.ts";
 import { applyMigrations } from "../meta/migrate.ts";
 import { PgConnection } from "../pg/connection.ts";
@@ -135,7 +136,7 @@ export interface PreparedBackends {
  * benchmark's `wrangler dev`) can run the same Worker on the same backends.
  */
 export async function prepareBackends(options: Pick<StackOptions, "configPath" | "dataDir" | "env">): Promise<PreparedBackends> {
-  const remotes = await loadRemotesFile(options.configPath);
+  const { repositories: remotes, virtuals } = await loadRemotesFile(options.configPath);
   const choice = chooseBackends(options.env);
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
@@ -171,7 +172,7 @@ export async function prepareBackends(options: Pick<StackOptions, "configPath" |
       bindings.S3_SECRET_ACCESS_KEY = choice.blobs.secretAccessKey;
       bindings.S3_REGION = choice.blobs.region;
     }
-    Object.assign(bindings, referencedSecrets(remotes, options.env));
+    Object.assign(bindings, referencedSecrets([...remotes, ...virtuals], options.env));
     // Management API tokens (comma-separated lists; unset ADMIN_TOKEN leaves the API and the web UI
     // locked), the web UI's optional session key, and tuning.
     for (const name of ["ADMIN_TOKEN", "READ_TOKEN", "SESSION_SECRET", "UI_ON_MAPPED_HOSTS", "FETCH_LEASE_SECONDS", "BLOB_CACHE_API"]) if (options.env[name]) bindings[name] = options.env[name]!;
@@ -182,7 +183,7 @@ export async function prepareBackends(options: Pick<StackOptions, "configPath" |
     }
     for (const name of ["PUBLIC_URL", "TRUST_FORWARDED"]) if (options.env[name]) bindings[name] = options.env[name]!;
 
-    await storeRemotes(remotes, bindings);
+    await storeRemotes(remotes, virtuals, bindings);
     const backends = [
       choice.databaseUrl ? "metadata: postgres" : "metadata: embedded PGlite",
       `state: ${choice.state.kind === "postgres" ? "postgres tables" : choice.state.kind}`,
@@ -195,18 +196,18 @@ export async function prepareBackends(options: Pick<StackOptions, "configPath" |
   }
 }
 
-export async function loadRemotesFile(path: string): Promise<RepositoryConfig[]> {
+export async function loadRemotesFile(path: string): Promise<{ repositories: RepositoryConfig[]; virtuals: VirtualConfig[] }> {
   let document: unknown;
   try {
     document = parseYaml(await readFile(path, "utf8"));
   } catch (error) {
     throw new ConfigError([`${path}: ${(error as Error).message}`]);
   }
-  return parseRepositories(document ?? {});
+  return parseConfigFile(document ?? {});
 }
 
-/** Writes the remotes in one transaction and bumps the version every isolate watches. */
-async function storeRemotes(remotes: RepositoryConfig[], bindings: Record<string, string>): Promise<void> {
+/** Writes the remotes and virtuals (each in one transaction) and bumps the version every isolate watches. */
+async function storeRemotes(remotes: RepositoryConfig[], virtuals: VirtualConfig[], bindings: Record<string, string>): Promise<void> {
   const pg = new PgConnection({ databaseUrl: bindings.DATABASE_URL!, wsProxy: bindings.PG_WS_PROXY, webSocketConstructor: WebSocket });
   try {
     await applyMigrations(pg);
@@ -216,7 +217,8 @@ async function storeRemotes(remotes: RepositoryConfig[], bindings: Record<string
   // The Worker's own store builder, with the bindings the Worker gets: one place knows the adapters.
   const stores = createStores(bindings, { webSocketConstructor: WebSocket });
   try {
-    await stores.meta.applyRemotesFile(remotes.map(({ name, ...config }) => ({ name, config })));
+    // Virtuals the file no longer names go first, before the members they named.
+    await stores.meta.applyRemotesFile(remotes.map(({ name, ...config }) => ({ name, config })), virtuals.map(({ name, ...config }) => ({ name, config })));
     await stores.state.incr(CONFIG_VERSION_KEY);
   } finally {
     await stores.close();
@@ -224,10 +226,10 @@ async function storeRemotes(remotes: RepositoryConfig[], bindings: Record<string
 }
 
 /** Only the environment variables the remotes' auth names are handed to the Worker. */
-function referencedSecrets(remotes: RepositoryConfig[], env: Record<string, string | undefined>): Record<string, string> {
+function referencedSecrets(remotes: (RepositoryConfig | VirtualConfig)[], env: Record<string, string | undefined>): Record<string, string> {
   const secrets: Record<string, string> = {};
   for (const remote of remotes) {
-    const auth = (remote.type === "local" ? undefined : remote.auth) as Record<string, unknown> | undefined;
+    const auth = ("auth" in remote ? remote.auth : undefined) as Record<string, unknown> | undefined;
     // `auth.*_env` and the entry's own (`read_tokens_env`, a local's `write_tokens_env`, CircleCI's `token_env`).
     for (const [key, name] of [...Object.entries(auth ?? {}), ...Object.entries(remote)]) {
       if (key.endsWith("_env") && typeof name === "string" && env[name] !== undefined) secrets[name] = env[name]!;

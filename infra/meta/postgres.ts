@@ -85,16 +85,25 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.#pg.query<StoredRemote>("SELECT name, config FROM remotes ORDER BY name");
   }
 
-  async applyRemotesFile(remotes: StoredRemote[]): Promise<void> {
+  async applyRemotesFile(remotes: StoredRemote[], virtuals: StoredRemote[] = []): Promise<void> {
     await this.#pg.transaction(async (tx) => {
-      await tx.query("DELETE FROM remotes WHERE managed_by = 'file' AND NOT (name = ANY($1::text[]))", [remotes.map((r) => r.name)]);
-      for (const remote of remotes) {
-        await tx.query(
-          `INSERT INTO remotes (name, config, managed_by, updated_at) VALUES ($1, $2, 'file', now())
-           ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, managed_by = 'file', updated_at = now()
-           WHERE remotes.config IS DISTINCT FROM EXCLUDED.config OR remotes.managed_by <> 'file'`,
-          [remote.name, JSON.stringify(remote.config)],
-        );
+      // Virtuals first: one the file no longer names goes before the members it named.
+      const kinds: [string, StoredRemote[]][] = [
+        [CONFIG_TABLES.virtuals, virtuals],
+        [CONFIG_TABLES.remotes, remotes],
+      ];
+      for (const [table, items] of kinds) {
+        await tx.query(`DELETE FROM ${table} WHERE managed_by = 'file' AND NOT (name = ANY($1::text[]))`, [items.map((item) => item.name)]);
+      }
+      for (const [table, items] of kinds.reverse()) {
+        for (const item of items) {
+          await tx.query(
+            `INSERT INTO ${table} (name, config, managed_by, updated_at) VALUES ($1, $2, 'file', now())
+             ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, managed_by = 'file', updated_at = now()
+             WHERE ${table}.config IS DISTINCT FROM EXCLUDED.config OR ${table}.managed_by <> 'file'`,
+            [item.name, JSON.stringify(item.config)],
+          );
+        }
       }
     });
   }

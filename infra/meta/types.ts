@@ -139,9 +139,10 @@ export interface MetadataStore {
   /**
    * Applies the remotes file in one transaction (a config is never half-applied): the remotes it
    * names are created or replaced and marked as the file's; the file's remotes it no longer names
-   * are deleted; remotes created through the management API are left alone.
+   * are deleted; remotes created through the management API are left alone. Virtuals the same way,
+   * in the same transaction (the file's virtuals it no longer names go before the remotes).
    */
-  applyRemotesFile(remotes: StoredRemote[]): Promise<void>;
+  applyRemotesFile(remotes: StoredRemote[], virtuals?: StoredRemote[]): Promise<void>;
   recordArtifact(record: ArtifactRecord): Promise<void>;
   /** The index entry an artifact was committed with (null when there is none). */
   artifactEntry(remote: string, cacheKey: string): Promise<unknown>;

@@ -143,11 +143,18 @@ describe("management API", () => {
   it("stores virtuals whose members exist and share the package type", async () => {
     const name = uniqueName("virt");
     expect((await api(`/virtuals/${name}`, { method: "PUT", body: JSON.stringify({ remotes: [files] }) })).status).toBe(201);
-    expect(await json(await api(`/virtuals/${name}`))).toMatchObject({ name, remotes: [files], package: "generic" });
-    const unknown = await api(`/virtuals/${name}`, { method: "PUT", body: JSON.stringify({ remotes: ["nope"] }) });
-    expect((await json(unknown)).error.message).toMatch(/no remote named 'nope'/);
+    // The earlier `remotes:` key is read as `members:`.
+    expect(await json(await api(`/virtuals/${name}`))).toMatchObject({ name, members: [files], package: "generic" });
+    const unknown = await api(`/virtuals/${name}`, { method: "PUT", body: JSON.stringify({ members: ["nope"] }) });
+    expect((await json(unknown)).error.message).toMatch(/no remote or local named 'nope'/);
+    const nested = await api(`/virtuals/${uniqueName("outer")}`, { method: "PUT", body: JSON.stringify({ members: [name] }) });
+    expect(nested.status).toBe(400);
+    expect((await json(nested)).error.message).toMatch(/is a virtual; a virtual's members are remotes and locals/);
+    const writesToRemote = await api(`/virtuals/${name}`, { method: "PUT", body: JSON.stringify({ members: [files], default_local: files }) });
+    expect((await json(writesToRemote)).error.message).toMatch(/default_local '.*' is a remote/);
     const inUse = await api(`/remotes/${files}`, { method: "DELETE" });
     expect(inUse.status).toBe(409);
+    expect((await json(inUse)).error.message).toContain(`member of virtual '${name}'`);
     expect((await api(`/virtuals/${name}`, { method: "DELETE" })).status).toBe(204);
   });
 

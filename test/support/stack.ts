@@ -23,6 +23,8 @@ export interface TestStack extends Stack {
 
 export interface TestStackOptions {
   remotes: Record<string, unknown>;
+  /** The remotes file's `virtuals:` section. */
+  virtuals?: Record<string, unknown>;
   /** Backend variables (DATABASE_URL, REDIS_URL, S3_*…); empty = the embedded default. */
   env?: Record<string, string | undefined>;
   dataDir?: string;
@@ -36,7 +38,7 @@ export interface TestStackOptions {
 export async function startTestStack(options: TestStackOptions): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "artifactapi-test-")));
   const configPath = join(dataDir, "remotes.yaml");
-  await writeFile(configPath, stringify({ remotes: options.remotes }));
+  await writeFile(configPath, stringify({ remotes: options.remotes, ...(options.virtuals ? { virtuals: options.virtuals } : {}) }));
   // Imported only under Vitest: a benchmark passes its own bundle.
   const bundleDir = options.bundleDir ?? (await import("vitest")).inject("workerBundle");
   const stack = await startStack({ port: 0, configPath, dataDir, env: options.env ?? {}, bundleDir, outbound: options.outbound });

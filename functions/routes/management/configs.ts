@@ -4,7 +4,7 @@ import type { ConfigKind } from "../../../infra/meta/types.ts";
 import type { AppEnv } from "../../context.ts";
 import { CONFIG_VERSION_KEY } from "../../config/cache.ts";
 import { ConfigError, parseRepository, remoteName, type FieldProblem } from "../../config/schema.ts";
-import { virtualSchema } from "../../config/virtual.ts";
+import { memberProblem, virtualMembers, virtualSchema } from "../../config/virtual.ts";
 import { jsonError } from "../../errors.ts";
 import { purgeRemote } from "../../maintenance/orphans.ts";
 import { describeIssues, parseBody } from "./body.ts";
@@ -33,15 +33,16 @@ const validators: Record<ConfigKind, Validator> = {
       const fields = parsed.error.issues.map((issue) => ({ key: String(issue.path[0] ?? ""), message: issue.message }));
       throw new InvalidConfig(`virtual '${name}': ${describeIssues(parsed.error)}`, fields);
     }
-    const remotes = new Map((await c.var.stores.meta.listRemotes()).map((row) => [row.name, row.config as Json]));
-    for (const member of parsed.data.remotes) {
-      const remote = remotes.get(member);
-      const problem = !remote
-        ? `no remote named '${member}'`
-        : remote.package !== parsed.data.package
-          ? `remote '${member}' is package '${String(remote.package)}', not '${parsed.data.package}'`
-          : null;
-      if (problem) throw new InvalidConfig(`virtual '${name}': ${problem}`, [{ key: "remotes", message: problem }]);
+    const repositories = new Map((await c.var.stores.meta.listRemotes()).map((row) => [row.name, row.config as Json]));
+    const virtuals = new Set((await c.var.stores.meta.listConfigs("virtuals")).map((row) => row.name));
+    for (const member of parsed.data.members) {
+      const problem = member === name ? `a virtual cannot be its own member` : memberProblem(parsed.data, member, repositories.get(member), virtuals.has(member));
+      if (problem) throw new InvalidConfig(`virtual '${name}': ${problem}`, [{ key: "members", message: problem }]);
+    }
+    const defaultLocal = parsed.data.default_local;
+    if (defaultLocal && repositories.get(defaultLocal)?.type !== "local") {
+      const problem = `default_local '${defaultLocal}' is a remote; writes can only go to a local`;
+      throw new InvalidConfig(`virtual '${name}': ${problem}`, [{ key: "default_local", message: problem }]);
     }
     return parsed.data;
   },
@@ -93,8 +94,8 @@ export async function writeConfig(c: Context<AppEnv>, kind: ConfigKind, name: st
  */
 export async function deleteConfig(c: Context<AppEnv>, kind: ConfigKind, name: string): Promise<{ ok: true } | ConfigRefusal | null> {
   if (kind === "remotes") {
-    const users = (await c.var.stores.meta.listConfigs("virtuals")).filter((v) => ((v.config as Json).remotes as string[]).includes(name));
-    if (users.length > 0) return refused("IN_USE", `remote '${name}' is a member of virtual ${users.map((v) => `'${v.name}'`).join(", ")}`, [], 409);
+    const users = (await c.var.stores.meta.listConfigs("virtuals")).filter((v) => virtualMembers(v.config as Json).includes(name));
+    if (users.length > 0) return refused("IN_USE", `'${name}' is a member of virtual ${users.map((v) => `'${v.name}'`).join(", ")}; remove it from the virtual first`, [], 409);
   }
   if (!(await c.var.stores.meta.deleteConfig(kind, name))) return null;
   await configChanged(c, kind, name, "deleted");

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, parseRemotes, parseRepositories } from "../../../functions/config/schema.ts";
+import { ConfigError, parseConfigFile, parseRemotes, parseRepositories } from "../../../functions/config/schema.ts";
 
 const problemsOf = (document: unknown): string[] => {
   try {
@@ -193,5 +193,37 @@ describe("local repositories in the remotes file", () => {
     ]);
     expect(repositories[2]).toMatchObject({ patterns: [".*/x86_64/.*\\.apk$"], immutable_ttl: 0, mutable_ttl: 7200 });
     expect(repositories[4]).toMatchObject({ description: "Local generic file repository", cache: { file_ttl: 0, index_ttl: 0 } });
+  });
+});
+
+describe("virtuals in the remotes file", () => {
+  const remotes = {
+    "team-npm": { type: "local", package: "npm" },
+    npmjs: { base_url: "https://registry.npmjs.org", package: "npm" },
+    files: { base_url: "https://example.com" },
+  };
+  const fileProblems = (virtuals: Record<string, unknown>): string[] => {
+    try {
+      parseConfigFile({ remotes, virtuals });
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error("expected the document to be refused");
+  };
+
+  it("reads members (or the earlier remotes key), default_local and the dependency-confusion switch", () => {
+    const { virtuals } = parseConfigFile({ remotes, virtuals: { npm: { package: "npm", members: ["team-npm", "npmjs"], default_local: "team-npm" }, old: { remotes: ["files"] } } });
+    expect(virtuals[0]).toMatchObject({ name: "npm", members: ["team-npm", "npmjs"], default_local: "team-npm", merge_locals_with_remotes: false, private: false });
+    expect(virtuals[1]).toMatchObject({ name: "old", members: ["files"], package: "generic" });
+  });
+
+  it("refuses members that are missing, of another type, or virtuals, and a default_local that is a remote", () => {
+    expect(fileProblems({ v: { package: "npm", members: ["nope"] } })).toEqual(["virtual 'v': key 'members': no remote or local named 'nope'"]);
+    expect(fileProblems({ v: { package: "npm", members: ["files"] } })).toEqual(["virtual 'v': key 'members': member 'files' is package 'generic', not 'npm'"]);
+    expect(fileProblems({ v: { members: ["files"] }, w: { members: ["v"] } })).toEqual(["virtual 'w': key 'members': 'v' is a virtual; a virtual's members are remotes and locals, not other virtuals"]);
+    expect(fileProblems({ v: { package: "npm", members: ["npmjs"], default_local: "npmjs" } })).toEqual(["virtual 'v': key 'default_local': 'npmjs' is a remote; writes can only go to a local"]);
+    expect(fileProblems({ v: { package: "npm", members: ["npmjs"], default_local: "team-npm" } })).toEqual(["virtual 'v': key 'default_local': 'team-npm' is not one of the members"]);
+    expect(fileProblems({ v: { members: [] } })).toEqual(["virtual 'v': key 'members': needs at least one member (remotes and locals, in order)"]);
   });
 });

@@ -1,0 +1,124 @@
+import { providers } from "../../providers/index.ts";
+import { requestKey } from "../../providers/query.ts";
+import type { ConfigSnapshot } from "../config/cache.ts";
+import { remoteSchema, type RemoteConfig } from "../config/schema.ts";
+import type { VirtualConfig } from "../config/virtual.ts";
+import type { ProxyContext } from "../context.ts";
+import { jsonError } from "../errors.ts";
+import { localTypes } from "../locals/index.ts";
+import { fetchThrough } from "../proxy/fetch-through.ts";
+import type { FetchPlan, RemotePath } from "../proxy/plan.ts";
+import { proxyBase } from "../proxy/proxy-base.ts";
+import { documentMerge } from "./documents.ts";
+import { routedMember } from "./file-routes.ts";
+import { askMember, LOCAL_PREFIX, membersFor, virtualMembers, type VirtualMember } from "./members.ts";
+import { mergedDocument } from "./merged-upstream.ts";
+
+/** Names the member that answered a file through the virtual. */
+export const MEMBER_HEADER = "x-artifact-member";
+
+/**
+ * One read through a virtual: a merged document (cached under the virtual by the fetch-through
+ * engine), or a file from the member the merged document routed it to, else from the first
+ * member (in order) that has it.
+ */
+export async function serveVirtual(ctx: ProxyContext, virtual: VirtualConfig, config: ConfigSnapshot, request: Request, path: RemotePath, prefix: string): Promise<Response> {
+  const all = virtualMembers(virtual, config);
+  const members = membersFor(virtual, all, path.decoded);
+  if (members instanceof Response) return members;
+  const merge = documentMerge(virtual.package, path.decoded, request.headers.get("accept"));
+  if (merge) {
+    const base = proxyBase(request, virtual, prefix, ctx.env);
+    const document = mergedDocument({
+      ctx,
+      virtual: virtual.name,
+      request,
+      members,
+      path,
+      merge,
+      mergeContext: { virtualBase: base.url, path: path.raw, mergeLocalsWithRemotes: virtual.merge_locals_with_remotes },
+    });
+    const key = requestKey(providers[virtual.package]!, path.decoded, request.headers.get("accept"), path.search);
+    const plan: FetchPlan = {
+      remote: engineRemote(virtual, all),
+      request,
+      // One merged document per variant (Accept) and per base its links were built for, as a remote's rewritten documents.
+      cacheKey: `${key.cacheKey}@${base.url}`,
+      kind: "mutable",
+      path: path.decoded,
+      upstream: document.upstream,
+      responseHeaders: { vary: ["Accept", ...base.vary].join(", ") },
+      rewriteBody: (merged) => ({ body: merged.body ?? new Blob([]).stream(), headersAtEnd: document.headersAtEnd }),
+    };
+    return fetchThrough(ctx, plan);
+  }
+  const routed = await routedMember(ctx.stores.state, virtual.name, `${path.raw}${path.search}`);
+  const owner = routed === null ? undefined : members.find((member) => member.member.name === routed);
+  return owner ? fromMember(ctx, request, owner, path) : firstMatch(ctx, virtual, request, members, path);
+}
+
+/** The first member that has the path; a member that fails is passed over, and its error answered only when no member has it. */
+async function firstMatch(ctx: ProxyContext, virtual: VirtualConfig, request: Request, members: VirtualMember[], path: RemotePath): Promise<Response> {
+  let failure: Response | null = null;
+  for (const member of members) {
+    const response = await fromMember(ctx, request, member, path);
+    if (response.status < 400 || response.status === 416) return response;
+    if (response.status === 404 || response.status === 410 || response.status === 403) await response.body?.cancel();
+    else if (failure) await response.body?.cancel();
+    else failure = response;
+  }
+  return failure ?? jsonError(404, "NOT_FOUND", `${virtual.name}: no member has ${path.decoded} (asked ${members.map((member) => member.member.name).join(", ") || "none"})`);
+}
+
+async function fromMember(ctx: ProxyContext, request: Request, member: VirtualMember, path: RemotePath): Promise<Response> {
+  const response = await askMember(ctx, request, member, path, request.method === "HEAD" ? "HEAD" : "GET", request.headers);
+  const headers = new Headers(response.headers);
+  headers.set(MEMBER_HEADER, member.member.name);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** Writes to a virtual go to its default_local, as a request to that local (its write tokens, its rules). */
+export async function writeThroughVirtual(ctx: ProxyContext, virtual: VirtualConfig, config: ConfigSnapshot, request: Request, path: RemotePath): Promise<Response> {
+  const local = virtual.default_local ? config.locals.get(virtual.default_local) : undefined;
+  if (!local) {
+    const why = virtual.default_local ? `its default_local '${virtual.default_local}' is not a configured local` : "it has no default_local";
+    return jsonError(405, "METHOD_NOT_ALLOWED", `${virtual.name}: cannot write to this virtual: ${why}; set default_local to one of its local members`, { allow: "GET, HEAD" });
+  }
+  const type = localTypes[local.package];
+  if (!type) return jsonError(501, "NOT_IMPLEMENTED", `${local.name}: locals of package '${local.package}' are not served by this version yet`);
+  const url = new URL(request.url);
+  url.pathname = `${LOCAL_PREFIX}/${local.name}/${path.raw}`;
+  const forwarded = new Request(url, request);
+  return type.handle({ ...ctx, local, request: forwarded, path: path.decoded, baseUrl: proxyBase(request, local, LOCAL_PREFIX, ctx.env).url });
+}
+
+/**
+ * The virtual as the fetch-through engine sees a remote: its merged documents' TTL (its own
+ * mutable_ttl, else the smallest of its remote members'), absences not remembered (each member
+ * remembers its own), and the members' longest timeouts for the merged body, which waits on theirs.
+ */
+const engineRemotes = new WeakMap<VirtualConfig, RemoteConfig>();
+
+function engineRemote(virtual: VirtualConfig, members: VirtualMember[]): RemoteConfig {
+  const known = engineRemotes.get(virtual);
+  if (known) return known;
+  const remotes = members.flatMap((member) => ("base_url" in member.config ? [member.config as RemoteConfig] : []));
+  const ttls = remotes.map((remote) => remote.mutable_ttl);
+  const remote: RemoteConfig = {
+    name: virtual.name,
+    ...remoteSchema.parse({
+      base_url: "http://virtual.invalid/",
+      package: virtual.package,
+      allow_private_network: true,
+      mutable_ttl: virtual.mutable_ttl ?? (ttls.length > 0 ? Math.min(...ttls) : DEFAULT_LOCALS_TTL),
+      negative_ttl: 0,
+      upstream_timeout: Math.max(30, ...remotes.map((member) => member.upstream_timeout)) + 5,
+      fill_timeout: Math.max(1800, ...remotes.map((member) => member.fill_timeout)),
+    }),
+  };
+  engineRemotes.set(virtual, remote);
+  return remote;
+}
+
+/** A merged document over locals only: short, since a publish should show through the virtual soon. */
+const DEFAULT_LOCALS_TTL = 60;
