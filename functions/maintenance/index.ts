@@ -11,6 +11,8 @@ const EXPIRED_PER_RUN = 10_000;
 
 export interface MaintenanceReport extends UploadSweep {
   expiredStateKeys: number;
+  /** Docker locals' upload sessions nobody wrote to before the uploads cutoff. */
+  uploadSessions: number;
   unreferencedBlobs: number;
   /** Objects of remotes that no longer exist, purged. */
   purged: number;
@@ -31,7 +33,10 @@ export async function runMaintenance(stores: Stores, remotes: Iterable<RemoteCon
   const now = options.now ?? Date.now();
   const configured = [...remotes];
   const longestFill = Math.max(1800, ...configured.map((remote) => remote.fill_timeout)) * 1000;
-  const uploads = await sweepUploads(stores.blobs, stores.meta, new Date(now - (options.uploadsOlderThanMs ?? longestFill + ABANDONED_AFTER_MS)));
+  const abandonedBefore = new Date(now - (options.uploadsOlderThanMs ?? longestFill + ABANDONED_AFTER_MS));
+  const uploads = await sweepUploads(stores.blobs, stores.meta, abandonedBefore);
+  // Their chunks are older than their last write, so the sweep above has taken them.
+  const uploadSessions = await stores.locals.sweepUploadSessions(abandonedBefore);
   const expiredStateKeys = await stores.state.sweepExpired(EXPIRED_PER_RUN);
   const purged = await purgeRemoved(stores);
   const retention = [];
@@ -39,11 +44,11 @@ export async function runMaintenance(stores: Stores, remotes: Iterable<RemoteCon
     if (remote.max_size > 0 || remote.unused_ttl > 0) retention.push(await applyRetention(stores, remote, now));
   }
   const unreferencedBlobs = await sweepUnreferencedBlobs(stores, now);
-  const report = { ...uploads, expiredStateKeys, unreferencedBlobs, purged, retention };
+  const report = { ...uploads, expiredStateKeys, uploadSessions, unreferencedBlobs, purged, retention };
   // Retention evictions show in the event stream and in stats, whoever ran the maintenance.
   await stores.meta.appendEvents([
     ...retention.filter((row) => row.evicted > 0).map((row) => ({ type: "eviction", remote: row.remote, data: { reason: "retention", evicted: row.evicted, bytes_freed: row.bytesFreed } })),
-    { type: "maintenance", data: { ...uploads, expiredStateKeys, unreferencedBlobs, purged } },
+    { type: "maintenance", data: { ...uploads, expiredStateKeys, uploadSessions, unreferencedBlobs, purged } },
   ]);
   return report;
 }

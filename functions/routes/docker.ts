@@ -17,7 +17,11 @@ import {
 import { requestKey } from "../../providers/query.ts";
 import type { AppEnv } from "../context.ts";
 import { mayReadRemote } from "../auth.ts";
-import { currentRemotes } from "../config/cache.ts";
+import { currentConfig, currentRemotes } from "../config/cache.ts";
+import { repositoryForHost } from "../hostnames.ts";
+import { dockerLocal } from "../locals/docker.ts";
+import { proxyBase, requestHost } from "../proxy/proxy-base.ts";
+import { countRead } from "./local.ts";
 import { registryUpstream } from "../docker/registry-auth.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
 import type { IndexEntry } from "../proxy/index-entry.ts";
@@ -34,8 +38,37 @@ export const dockerRoutes = new Hono<AppEnv>();
 
 const API_VERSION = { "docker-distribution-api-version": "registry/2.0" };
 
-/** The version check every client makes first, at the host root. */
-dockerRoutes.on(["GET", "HEAD"], ["/v2", "/v2/"], (c) => c.json({}, 200, API_VERSION));
+/**
+ * The version check every client makes first, at the host root. Clients learn from it whether and
+ * how to authenticate, for every later request (skopeo, docker and containerd send credentials only
+ * after a challenge here), so while a docker local exists, a request without credentials gets a
+ * Basic challenge; clients without credentials go on anonymously, as with any registry.
+ */
+dockerRoutes.on(["GET", "HEAD"], ["/v2", "/v2/"], async (c) => {
+  const { locals } = await currentConfig(c.var.stores);
+  const pushable = [...locals.values()].some((local) => local.package === "docker");
+  if (pushable && !c.req.header("authorization")) {
+    const challenge = registryResponse(401, "UNAUTHORIZED", "log in to push to this proxy's registries (anonymous pulls need no credentials)");
+    challenge.headers.set("www-authenticate", 'Basic realm="artifactapi"');
+    return challenge;
+  }
+  return c.json({}, 200, API_VERSION);
+});
+
+/** Docker locals: the registry's push and pull API (functions/locals/docker.ts); every other name goes on to the remotes. */
+dockerRoutes.on(["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"], "/v2/:name/*", async (c, next) => {
+  const name = c.req.param("name");
+  const local = (await currentConfig(c.var.stores)).locals.get(name);
+  if (local?.package !== "docker") return next();
+  const path = new URL(c.req.url).pathname.slice(`/v2/${name}/`.length);
+  const base = proxyBase(c.req.raw, local, "/v2", c.env).url;
+  // A hostname mapped to the local serves it at /v2/ of that host.
+  const mapped = repositoryForHost([local], requestHost(c.req.raw, c.env)) !== undefined;
+  const ctx = { ...proxyContext(c), local, request: c.req.raw, path, baseUrl: mapped ? `${base}/v2` : base };
+  const response = await dockerLocal.handle(ctx);
+  if (/\/(blobs|manifests)\/[^/]+$/.test(path) && !path.includes("/blobs/uploads/")) countRead(ctx, path, response);
+  return response;
+});
 
 dockerRoutes.on(["GET", "HEAD"], "/v2/:remote/*", async (c) => {
   const name = c.req.param("remote");

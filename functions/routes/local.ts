@@ -4,6 +4,7 @@ import type { LocalConfig } from "../config/schema.ts";
 import { proxyContext, type AppEnv } from "../context.ts";
 import { jsonError } from "../errors.ts";
 import { localTypes } from "../locals/index.ts";
+import type { LocalRequest } from "../locals/local-type.ts";
 import { proxyBase } from "../proxy/proxy-base.ts";
 
 export const localRoutes = new Hono<AppEnv>();
@@ -50,15 +51,20 @@ async function handle(c: Context<AppEnv>, local: LocalConfig, prefix: string): P
   if (segments.some((segment, i) => segment === "." || segment === ".." || (segment === "" && i < segments.length - 1))) {
     return jsonError(400, "BAD_PATH", "the path must not contain '.', '..' or empty segments");
   }
+  if (local.package === "docker") return jsonError(404, "NOT_FOUND", `${local.name} is a docker registry: it is served at /v2/${local.name}/…`);
   const type = localTypes[local.package];
   if (!type) return jsonError(501, "NOT_IMPLEMENTED", `${local.name}: locals of package '${local.package}' are not served by this version yet`);
   const ctx = { ...proxyContext(c), local, request: c.req.raw, path, baseUrl: proxyBase(c.req.raw, local, prefix, c.env).url };
   const response = await type.handle(ctx);
-  // Reads of files count in stats (folder listings do not, as they are not artifacts).
-  if ((c.req.method === "GET" || c.req.method === "HEAD") && path !== "" && !path.endsWith("/")) {
-    const bytes = c.req.method === "HEAD" ? 0 : Number(response.headers.get("content-length") ?? 0);
-    const source = response.status >= 400 ? "error" : "local";
-    ctx.observer.served({ remote: local.name, path, cacheKey: path, source, status: response.status, bytes });
-  }
+  countRead(ctx, path, response);
   return response;
+}
+
+/** Reads of files count in stats (folder listings do not, as they are not artifacts). */
+export function countRead(ctx: LocalRequest, path: string, response: Response): void {
+  const method = ctx.request.method;
+  if ((method !== "GET" && method !== "HEAD") || path === "" || path.endsWith("/")) return;
+  const bytes = method === "HEAD" ? 0 : Number(response.headers.get("content-length") ?? 0);
+  const source = response.status >= 400 ? "error" : "local";
+  ctx.observer.served({ remote: ctx.local.name, path, cacheKey: path, source, status: response.status, bytes });
 }

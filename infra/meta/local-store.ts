@@ -109,6 +109,27 @@ export interface BlobLockedStore {
   referencedBlobs(sha256s: string[]): Promise<Set<string>>;
 }
 
+/** One chunk of an upload session: a complete blob under `uploads/`, hashed. */
+export interface UploadChunk {
+  key: string;
+  sha256: string;
+  size: number;
+}
+
+/** A blob upload spanning requests (docker's POST, PATCH…, PUT ?digest=). */
+export interface UploadSession {
+  local: string;
+  id: string;
+  /** The docker repository the blob is pushed to. */
+  repository: string;
+  startedBy: string;
+  /** In order; `size` is their sum, the offset the next chunk starts at. */
+  chunks: UploadChunk[];
+  size: number;
+  startedAt: Date;
+  updatedAt: Date;
+}
+
 export interface LocalStore {
   getLocalFile(local: string, path: string): Promise<LocalFile | null>;
   /** Every file under `prefix` ("" = all), ordered by path; `after` is the last path of the previous page. */
@@ -137,4 +158,15 @@ export interface LocalStore {
    * that pointed at it and its file rows, and returns those files (null: no such live version).
    */
   unpublishVersion(local: string, packageName: string, version: string): Promise<LocalFile[] | null>;
+  startUploadSession(session: Pick<UploadSession, "local" | "id" | "repository" | "startedBy">): Promise<UploadSession>;
+  getUploadSession(local: string, id: string): Promise<UploadSession | null>;
+  /**
+   * Appends a chunk if the session still ends at `offset` (two writers of one session cannot
+   * both append at the same place); null when the session is gone or has moved on.
+   */
+  appendUploadChunk(local: string, id: string, offset: number, chunk: UploadChunk): Promise<UploadSession | null>;
+  /** Removes a session and returns it (null when there was none); its chunks are the caller's to delete. */
+  endUploadSession(local: string, id: string): Promise<UploadSession | null>;
+  /** Removes sessions nobody wrote to since `before` (their chunks are older still: the uploads sweep takes them); how many. */
+  sweepUploadSessions(before: Date): Promise<number>;
 }

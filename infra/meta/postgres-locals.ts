@@ -11,8 +11,11 @@ import type {
   NewLocalFile,
   NewVersion,
   PackageState,
+  UploadChunk,
+  UploadSession,
 } from "./local-store.ts";
 
+const SESSION_COLUMNS = "local, id, repository, started_by, chunks, size, started_at, updated_at";
 const FILE_COLUMNS = "local, path, sha256, size, content_type, uploaded_by, uploaded_at, package, version, metadata";
 
 /**
@@ -159,6 +162,38 @@ export class PostgresLocalStore implements LocalStore {
     return rows.filter((row) => row.path !== null).map(fileFromRow);
   }
 
+  async startUploadSession(session: Pick<UploadSession, "local" | "id" | "repository" | "startedBy">): Promise<UploadSession> {
+    const rows = await this.#pg.query<Record<string, unknown>>(
+      `INSERT INTO local_upload_sessions (local, id, repository, started_by) VALUES ($1, $2, $3, $4) RETURNING ${SESSION_COLUMNS}`,
+      [session.local, session.id, session.repository, session.startedBy],
+    );
+    return sessionFromRow(rows[0]!);
+  }
+
+  async getUploadSession(local: string, id: string): Promise<UploadSession | null> {
+    const rows = await this.#pg.query<Record<string, unknown>>(`SELECT ${SESSION_COLUMNS} FROM local_upload_sessions WHERE local = $1 AND id = $2`, [local, id]);
+    return rows[0] ? sessionFromRow(rows[0]) : null;
+  }
+
+  async appendUploadChunk(local: string, id: string, offset: number, chunk: UploadChunk): Promise<UploadSession | null> {
+    const rows = await this.#pg.query<Record<string, unknown>>(
+      `UPDATE local_upload_sessions SET chunks = chunks || jsonb_build_array($4::jsonb), size = size + $5, updated_at = now()
+       WHERE local = $1 AND id = $2 AND size = $3 RETURNING ${SESSION_COLUMNS}`,
+      [local, id, offset, JSON.stringify(chunk), chunk.size],
+    );
+    return rows[0] ? sessionFromRow(rows[0]) : null;
+  }
+
+  async endUploadSession(local: string, id: string): Promise<UploadSession | null> {
+    const rows = await this.#pg.query<Record<string, unknown>>(`DELETE FROM local_upload_sessions WHERE local = $1 AND id = $2 RETURNING ${SESSION_COLUMNS}`, [local, id]);
+    return rows[0] ? sessionFromRow(rows[0]) : null;
+  }
+
+  async sweepUploadSessions(before: Date): Promise<number> {
+    const rows = await this.#pg.query("DELETE FROM local_upload_sessions WHERE updated_at < $1 RETURNING id", [before.toISOString()]);
+    return rows.length;
+  }
+
   /** One statement that changes a package's versions or tags (RETURNING a row when it did), and the revision bump with it. */
   async #changePackage(change: string, params: unknown[]): Promise<boolean> {
     const rows = await this.#pg.query(
@@ -279,5 +314,18 @@ function versionFromRow(row: Record<string, unknown>): VersionRecord {
     publishedBy: String(row.published_by),
     publishedAt: new Date(row.published_at as string),
     deletedAt: row.deleted_at ? new Date(row.deleted_at as string) : null,
+  };
+}
+
+function sessionFromRow(row: Record<string, unknown>): UploadSession {
+  return {
+    local: String(row.local),
+    id: String(row.id),
+    repository: String(row.repository),
+    startedBy: String(row.started_by),
+    chunks: (row.chunks as UploadChunk[]).map((chunk) => ({ key: chunk.key, sha256: chunk.sha256, size: Number(chunk.size) })),
+    size: Number(row.size),
+    startedAt: new Date(row.started_at as string),
+    updatedAt: new Date(row.updated_at as string),
   };
 }

@@ -30,12 +30,12 @@ export class OciLayout {
     return { mediaType, digest: `sha256:${hex}`, size: bytes.length };
   }
 
-  /** An image of `layers` gzip layers, each one file of `layerBytes` random bytes. */
-  async image(layers: number, layerBytes: number, platform = { architecture: "amd64", os: "linux" }): Promise<Descriptor> {
+  /** An image of `layers` gzip layers, each one file of `layerBytes` random bytes (or one size per layer). */
+  async image(layers: number, layerBytes: number | number[], platform = { architecture: "amd64", os: "linux" }): Promise<Descriptor> {
     const layerDescriptors: Descriptor[] = [];
     const diffIds: string[] = [];
     for (let i = 0; i < layers; i++) {
-      const tar = tarOneFile(`layer-${i}.bin`, randomBytes(layerBytes));
+      const tar = tarOneFile(`layer-${i}.bin`, randomBytes(Array.isArray(layerBytes) ? layerBytes[i]! : layerBytes));
       diffIds.push(`sha256:${createHash("sha256").update(tar).digest("hex")}`);
       layerDescriptors.push(await this.blob(gzipSync(tar, { level: 1 }), "application/vnd.oci.image.layer.v1.tar+gzip"));
     }
