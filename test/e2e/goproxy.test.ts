@@ -1,52 +1,11 @@
-import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeModulePath } from "../../providers/goproxy.ts";
-import { zip, type ArchiveFile } from "../support/archives.ts";
+import { ESCAPED, moduleVersion, MODULE, ON_THE_WIRE, runGo } from "../support/gomod.ts";
 import { sleep } from "../support/http.ts";
 import { Origin } from "../support/origin.ts";
 import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
-
-const run = promisify(execFile);
-
-/** Upper-case letters, so every URL `go` sends spells them `!` + lower case. */
-const MODULE = "example.com/Acme/Greeter";
-const ESCAPED = encodeModulePath(MODULE);
-/**
- * `go` percent-encodes that `!` in its requests (proxy.golang.org gets `%21` too); static
- * servers decode it, the test origin matches paths verbatim, so it lists them as sent.
- */
-const ON_THE_WIRE = ESCAPED.replaceAll("!", "%21");
-
-/** One module version as a static GOPROXY tree serves it. */
-function moduleVersion(version: string) {
-  const goMod = `module ${MODULE}\n\ngo 1.19\n`;
-  const files: ArchiveFile[] = [
-    { name: `${MODULE}@${version}/go.mod`, body: goMod },
-    { name: `${MODULE}@${version}/greeter.go`, body: `package greeter\n\nconst Version = "${version}"\n` },
-  ];
-  return {
-    info: JSON.stringify({ Version: version, Time: "2026-01-02T03:04:05Z" }),
-    mod: goMod,
-    zip: zip(files),
-    // What `go` records in go.sum: dirhash "h1" over the zip's files and over the lone go.mod.
-    sum: h1(files),
-    goModSum: h1([{ name: "go.mod", body: goMod }]),
-  };
-}
-
-function h1(files: ArchiveFile[]): string {
-  const sha256 = (data: Buffer | string) => createHash("sha256").update(data);
-  const summary = [...files]
-    .sort((a, b) => (a.name < b.name ? -1 : 1))
-    .map((file) => `${sha256(file.body).digest("hex")}  ${file.name}\n`)
-    .join("");
-  return `h1:${sha256(summary).digest("base64")}`;
-}
 
 /**
  * `go` (Debian's) against the proxy in front of a static GOPROXY tree: download and list a
@@ -72,34 +31,7 @@ describe("goproxy through the proxy with go", () => {
   };
   const publishList = (list: string[]) => tree.serve(`/${ON_THE_WIRE}/@v/list`, { body: list.map((v) => `${v}\n`).join(""), contentType: "text/plain" });
 
-  /** `go` with a fresh GOPATH, module cache and build cache: nothing comes from an earlier run. */
-  const go = async (goproxy: string, args: string[]) => {
-    const home = await mkdtemp(join(work, "client-"));
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: home,
-      GOPATH: join(home, "go"),
-      GOMODCACHE: join(home, "go", "pkg", "mod"),
-      GOCACHE: join(home, "cache"),
-      GOENV: "off",
-      GO111MODULE: "on",
-      GOPROXY: goproxy,
-      GOSUMDB: "off",
-      GOFLAGS: "-mod=mod",
-      GOTOOLCHAIN: "local",
-    };
-    try {
-      return await run("go", args, { cwd: home, env, timeout: 60_000 });
-    } catch (error) {
-      // `-json` reports the failure on stdout.
-      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new Error(`go ${args.join(" ")} failed: ${stderr ?? ""}${stdout ?? ""}`);
-    } finally {
-      // The module cache is read-only by design; -modcacherw is not set, so make it removable.
-      await run("chmod", ["-R", "u+w", home]);
-      await rm(home, { recursive: true, force: true });
-    }
-  };
+  const go = (goproxy: string, args: string[]) => runGo(work, goproxy, args);
   const download = async (goproxy: string, version: string) => {
     const { stdout } = await go(goproxy, ["mod", "download", "-json", `${MODULE}@${version}`]);
     return JSON.parse(stdout) as { Path: string; Version: string; Sum: string; GoModSum: string; Error?: string };
