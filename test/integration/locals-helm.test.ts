@@ -3,10 +3,9 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { tar } from "../support/archives.ts";
-import { startExternalBackends, type ExternalBackends } from "../support/backends.ts";
 import { eventually, json, sha256 } from "../support/http.ts";
-import { startOwnRedis, type OwnRedis } from "../support/redis-server.ts";
-import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
+import { ServicesStack } from "../support/services-stack.ts";
+import { uniqueName, type TestStack } from "../support/stack.ts";
 
 /** A chart archive as `helm package` lays it out: `<name>/Chart.yaml` first, then its templates. */
 function chartArchive(chartYaml: string, folder: string, extra: { name: string; body: string }[] = []): Buffer {
@@ -26,8 +25,7 @@ describe("helm local repositories (ChartMuseum API)", () => {
   const reader = randomBytes(16).toString("hex");
   const writer = randomBytes(16).toString("hex");
   const names = { charts: uniqueName("charts"), closed: uniqueName("closed") };
-  let backends: ExternalBackends;
-  let redis: OwnRedis;
+  let services: ServicesStack;
   let stack: TestStack;
 
   const remotes = () => ({
@@ -57,15 +55,12 @@ describe("helm local repositories (ChartMuseum API)", () => {
   }
 
   beforeAll(async () => {
-    backends = await startExternalBackends();
-    redis = await startOwnRedis();
-    stack = await startTestStack({ remotes: remotes(), env: { ...backends.env, REDIS_URL: redis.url, ADMIN_TOKEN: admin } });
+    services = new ServicesStack(remotes(), { ADMIN_TOKEN: admin });
+    stack = await services.start();
   });
 
   afterAll(async () => {
-    await stack?.destroy();
-    await redis?.stop();
-    await backends?.stop();
+    await services?.destroy();
   });
 
   it("takes a raw .tgz and a multipart chart with its provenance, and serves them as helm walks a repository", async () => {
@@ -163,8 +158,7 @@ describe("helm local repositories (ChartMuseum API)", () => {
     const durable = chart("durable", "3.1.4");
     expect((await post("charts", durable)).status).toBe(201);
     await helmPull("charts", "durable", "3.1.4");
-    await redis.flush();
-    stack = await stack.restart(remotes());
+    stack = await services.restart({ flush: true });
     expect(await helmPull("charts", "durable", "3.1.4")).toEqual(durable);
     await helmPull("charts", "web", "1.2.0");
     expect((await post("charts", durable)).status).toBe(409);

@@ -1,8 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { once } from "node:events";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,7 +10,7 @@ import { inject } from "vitest";
 import { stringify } from "yaml";
 import { startStack, type Stack } from "../../infra/local/stack.ts";
 import { startExternalBackends, type ExternalBackends } from "../support/backends.ts";
-import { eventually, json, sha256, sleep } from "../support/http.ts";
+import { cutUpload, eventually, json, sha256, sleep } from "../support/http.ts";
 import { Origin } from "../support/origin.ts";
 import { startRecordingProxy, type RecordingProxy } from "../support/recording-proxy.ts";
 import { startOwnRedis, type OwnRedis } from "../support/redis-server.ts";
@@ -328,7 +326,7 @@ describe("generic local repositories", () => {
     const blobsBefore = await keys("blobs/");
     const sent = s3proxy.requests.length;
     for (const [name, declared] of [["cut-small.bin", 1024 * 1024], ["cut-large.bin", 24 * 1024 * 1024]] as const) {
-      await cutUpload(new URL(url("files", `cut/${name}`)), writer, declared, Math.floor(declared / 2));
+      await cutUpload("PUT", new URL(url("files", `cut/${name}`)), writer, declared, Math.floor(declared / 2));
     }
     await eventually(async () => {
       const requests = s3proxy.requests.slice(sent);
@@ -468,16 +466,3 @@ describe("the earlier version's remotes file", () => {
     expect(await read.text()).toBe("custom artifact");
   });
 });
-
-/** A PUT that announces `declared` bytes, sends `send` of them, and drops the connection (a client killed mid-upload). */
-async function cutUpload(target: URL, token: string, declared: number, send: number): Promise<void> {
-  const socket = connect(Number(target.port), target.hostname);
-  await once(socket, "connect");
-  socket.on("error", () => {});
-  socket.write(`PUT ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${declared}\r\n\r\n`);
-  const chunk = randomBytes(64 * 1024);
-  for (let sent = 0; sent < send; sent += chunk.length) if (!socket.write(chunk)) await once(socket, "drain");
-  // Long enough for the Worker to have streamed what arrived into the blob store.
-  await sleep(500);
-  socket.destroy();
-}

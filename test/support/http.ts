@@ -1,5 +1,7 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { request } from "node:http";
+import { connect } from "node:net";
 
 /** Reads a body to the end, hashing as it goes (20 × 50 MiB never sits in memory at once). */
 export async function sha256OfBody(response: Response): Promise<{ sha256: string; bytes: number }> {
@@ -48,3 +50,16 @@ export async function eventually(check: () => Promise<void>, timeoutMs = 10_000)
 /** A JSON body, loosely typed: tests assert its shape themselves. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (response: Response): Promise<any> => response.json();
+
+/** A request that announces `declared` bytes, sends `send` of them, and drops the connection (a client killed mid-upload). */
+export async function cutUpload(method: string, target: URL, token: string, declared: number, send: number): Promise<void> {
+  const socket = connect(Number(target.port), target.hostname);
+  await once(socket, "connect");
+  socket.on("error", () => {});
+  socket.write(`${method} ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${declared}\r\n\r\n`);
+  const chunk = randomBytes(64 * 1024);
+  for (let sent = 0; sent < send; sent += chunk.length) if (!socket.write(chunk)) await once(socket, "drain");
+  // Long enough for the Worker to have streamed what arrived into the blob store.
+  await sleep(500);
+  socket.destroy();
+}

@@ -22,6 +22,7 @@ maintenanceRoutes.post("/", async (c) => {
   const result = {
     uploads_deleted: report.uploadsDeleted,
     multipart_aborted: report.multipartAborted,
+    upload_sessions: report.uploadSessions,
     expired_state_keys: report.expiredStateKeys,
     unreferenced_blobs: report.unreferencedBlobs,
     purged: report.purged,
