@@ -41,12 +41,24 @@ export async function plan(client: ApiClient, desired: z.output<typeof documentS
   for (const kind of ["remotes", "virtuals"] as const) {
     const current = (await client.request<Record<Kind, { name: string }[]>>("GET", `/${kind}`))[kind].map((item) => item.name);
     for (const [name, config] of Object.entries(desired[kind])) {
+      // A virtual over members this apply creates cannot be checked before they exist: the server checks it when it is written.
+      if (kind === "virtuals" && namesMember(config, changes)) {
+        changes.push({ kind, name, action: current.includes(name) ? "update" : "create", config: config ?? {} });
+        continue;
+      }
       const result = await client.request<{ result: "created" | "updated" | "unchanged" }>("PUT", `/${kind}/${encodeURIComponent(name)}?dry_run=true`, config ?? {});
       changes.push({ kind, name, action: result.result === "created" ? "create" : result.result === "updated" ? "update" : "unchanged", config: config ?? {} });
     }
     for (const name of current) if (!(name in desired[kind])) changes.push({ kind, name, action: "delete" });
   }
   return changes;
+}
+
+/** Whether a virtual's members (`members`, or the earlier `remotes`) include a remote or local this apply creates. */
+function namesMember(config: Record<string, unknown> | null, changes: PlannedChange[]): boolean {
+  const members = config?.members ?? config?.remotes;
+  const created = new Set(changes.filter((change) => change.kind === "remotes" && change.action === "create").map((change) => change.name));
+  return Array.isArray(members) && members.some((member) => created.has(member as string));
 }
 
 /** Creates and updates remotes before virtuals (members first), deletes virtuals before remotes. */

@@ -15,6 +15,9 @@ commands:
   remotes get NAME                  one remote (secrets shown as {"set": true})
   remotes apply -f FILE [--dry-run] make the remotes (and virtuals) match a YAML file
   remotes delete NAME
+  virtuals list                     all virtual repositories (members in order)
+  virtuals get NAME
+  virtuals delete NAME
   upload LOCAL PATH FILE            put FILE into a local repository at PATH (streamed, sha256 checked)
   objects ls REMOTE [--prefix P] [--limit N] [--all]
   objects evict REMOTE (--path PATH | --prefix P)
@@ -79,6 +82,8 @@ async function run(): Promise<number> {
   switch (command) {
     case "remotes":
       return remotes();
+    case "virtuals":
+      return virtuals();
     case "objects":
       return objects();
     case "upload": {
@@ -175,6 +180,31 @@ async function remotes(): Promise<number> {
     }
     default:
       usage("remotes needs list, get, apply or delete");
+  }
+}
+
+/** Virtuals are created and changed with `remotes apply -f` (a `virtuals:` section) or the API; listed and removed here. */
+async function virtuals(): Promise<number> {
+  switch (sub) {
+    case "list": {
+      const result = await client.request("GET", "/virtuals");
+      output(result, () => table(["NAME", "PACKAGE", "MEMBERS", "DEFAULT LOCAL", "PRIVATE"], result.virtuals.map((v: any) => [v.name, v.package, (v.members ?? v.remotes ?? []).join(", "), v.default_local ?? "", v.private ? "yes" : "no"])));
+      return EXIT.ok;
+    }
+    case "get": {
+      if (rest.length !== 1) usage("virtuals get needs NAME");
+      const virtual = await client.request("GET", `/virtuals/${enc(rest[0]!)}`);
+      output(virtual, () => JSON.stringify(virtual, null, 2));
+      return EXIT.ok;
+    }
+    case "delete": {
+      if (rest.length !== 1) usage("virtuals delete needs NAME");
+      await client.request("DELETE", `/virtuals/${enc(rest[0]!)}`);
+      output({ deleted: rest[0] }, () => `deleted virtual ${rest[0]}`);
+      return EXIT.ok;
+    }
+    default:
+      usage("virtuals needs list, get or delete (create them with remotes apply -f or the API)");
   }
 }
 

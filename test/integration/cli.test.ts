@@ -72,9 +72,24 @@ describe("artifactapi CLI", () => {
     expect(get.stdout).toContain('"set": true');
     expect(get.stdout).not.toContain("upstream-secret");
 
+    // Both sections: a virtual over a remote this same apply creates.
+    const member = uniqueName("member");
+    const virtual = uniqueName("virt");
+    await writeFile(file, stringify({ remotes: { ...remotes, [member]: { base_url: "https://mirror.example.org" } }, virtuals: { [virtual]: { members: [files, member] } } }));
+    const both = await cli(["remotes", "apply", "-f", file]);
+    expect(both.stdout).toMatch(new RegExp(`create\\s+virtual\\s+${virtual}`));
+    expect(JSON.parse((await cli(["remotes", "apply", "-f", file, "--json"])).stdout).changes.every((c: { action: string }) => c.action === "unchanged")).toBe(true);
+    expect((await cli(["virtuals", "list"])).stdout).toMatch(new RegExp(`${virtual}\\s+generic\\s+${files}, ${member}`));
+    expect(JSON.parse((await cli(["virtuals", "get", virtual, "--json"])).stdout)).toMatchObject({ name: virtual, members: [files, member] });
+    const inUse = await cli(["remotes", "delete", member]);
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toContain(`member of virtual '${virtual}'`);
+    expect((await cli(["virtuals", "delete", virtual])).stdout).toContain(`deleted virtual ${virtual}`);
+
     await writeFile(file, stringify({ remotes: { [files]: remotes[files] } }));
     const removal = await cli(["remotes", "apply", "-f", file]);
     expect(removal.stdout).toMatch(new RegExp(`delete\\s+remote\\s+${extra}`));
+    expect(removal.stdout).toMatch(new RegExp(`delete\\s+remote\\s+${member}`));
     expect((await cli(["remotes", "list"])).stdout).not.toContain(extra);
   });
 
