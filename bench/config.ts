@@ -14,7 +14,11 @@ export interface BenchConfig {
   /** Hits per batch for round-trip counts and RSS. */
   hits: number;
   nginxWorkers: number;
-  runtimes: ("miniflare" | "wrangler")[];
+  runtimes: ("miniflare" | "wrangler" | "workerd")[];
+  /** Clients that miss one cold file at once (the waiters rows). */
+  waiters: number;
+  /** Whether the waiters rows also run on the huge file. */
+  hugeWaiters: boolean;
 }
 
 const MiB = 1 << 20;
@@ -22,8 +26,8 @@ const MiB = 1 << 20;
 export function benchConfig(env: Record<string, string | undefined>): BenchConfig {
   const quick = env.BENCH_QUICK === "1";
   const number = envNumber(env);
-  const runtimes = (env.BENCH_RUNTIMES ?? "miniflare,wrangler").split(",").map((name) => name.trim());
-  for (const name of runtimes) if (name !== "miniflare" && name !== "wrangler") throw new Error(`BENCH_RUNTIMES: unknown runtime '${name}'`);
+  const runtimes = (env.BENCH_RUNTIMES ?? "miniflare,wrangler,workerd").split(",").map((name) => name.trim());
+  for (const name of runtimes) if (!["miniflare", "wrangler", "workerd"].includes(name)) throw new Error(`BENCH_RUNTIMES: unknown runtime '${name}'`);
   return {
     quick,
     seconds: number("BENCH_SECONDS", 10, 2),
@@ -36,6 +40,8 @@ export function benchConfig(env: Record<string, string | undefined>): BenchConfi
     hits: number("BENCH_HITS", 10_000, 1_000),
     nginxWorkers: number("BENCH_NGINX_WORKERS", 1, 1),
     runtimes: runtimes as BenchConfig["runtimes"],
+    waiters: number("BENCH_WAITERS", 20, 5),
+    hugeWaiters: env.BENCH_HUGE_WAITERS !== "0",
   };
 }
 

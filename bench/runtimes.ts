@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { freePort } from "../infra/local/free-port.ts";
 import { prepareBackends, startStack } from "../infra/local/stack.ts";
+import { networkService, runWorkerd, startWorkerdStack, workerdConfig, workerService } from "../infra/local/workerd.ts";
 import { captureOutput, waitForHttp, type Cleanup } from "./processes.ts";
 
 const root = resolve(new URL("..", import.meta.url).pathname);
@@ -41,8 +42,45 @@ export async function proxyOnWrangler(cleanup: Cleanup, options: ProxyOptions): 
   return { url: await wranglerDev(cleanup, root, [], join(options.dataDir, "wrangler-state"), vars), workerdPid: null };
 }
 
+/** The proxy as `npm run serve` runs it: workerd itself, no Miniflare (the options' env must name an S3 API). */
+export async function proxyOnWorkerd(cleanup: Cleanup, options: ProxyOptions): Promise<Running> {
+  const stack = await startWorkerdStack({ ...options, port: 0 });
+  cleanup.defer("proxy (workerd)", () => stack.stop());
+  return { url: stack.url, workerdPid: stack.workerdPid };
+}
+
+/** A bundled Worker alone on workerd itself, with text bindings (no Miniflare). */
+export async function scriptOnWorkerd(cleanup: Cleanup, dir: string, bundleDir: string, main: string, vars: Record<string, string> = {}): Promise<Running> {
+  const worker = await runWorkerd(
+    dir,
+    (configDir, address) =>
+      workerdConfig(
+        // Its fetches go to the benchmark's own servers on loopback (workerd's default "internet" is public addresses only).
+        [workerService({ name: "bench", modulesDir: bundleDir, main, vars, globalOutbound: "loopback" }, configDir), networkService("loopback", ["public", "private"])],
+        "bench",
+        address,
+      ),
+    "127.0.0.1",
+    0,
+    (line) => console.error(`workerd (${main}): ${line}`),
+  );
+  cleanup.defer(`worker (workerd) ${main}`, () => worker.stop());
+  return { url: worker.url, workerdPid: worker.pid };
+}
+
+export async function emptyOnWorkerd(cleanup: Cleanup, dir: string): Promise<Running> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "empty.js"), EMPTY_WORKER);
+  return scriptOnWorkerd(cleanup, join(dir, "workerd"), dir, "empty.js");
+}
+
 /** A bundled Worker (buildWorker's output: the directory and its main module's name) alone in one workerd. */
-export async function scriptOnMiniflare(cleanup: Cleanup, bundleDir: string, main: string): Promise<Running> {
+export async function scriptOnMiniflare(
+  cleanup: Cleanup,
+  bundleDir: string,
+  main: string,
+  r2?: { buckets: Record<string, string>; persistTo: string },
+): Promise<Running> {
   const before = await workerdChildren();
   const worker = new Miniflare(
     convertV4MiniflareOptions({
@@ -53,6 +91,7 @@ export async function scriptOnMiniflare(cleanup: Cleanup, bundleDir: string, mai
       modulesRoot: bundleDir,
       compatibilityDate: COMPATIBILITY_DATE,
       compatibilityFlags: ["nodejs_compat"],
+      ...(r2 ? { r2Buckets: r2.buckets, r2Persist: r2.persistTo } : {}),
     }),
   );
   cleanup.defer("worker (miniflare)", () => worker.dispose());

@@ -1,0 +1,45 @@
+/**
+ * The blob floor for bench/run.ts: a handler that does nothing but stream one stored object
+ * through the same blob adapter the proxy reads with (R2 binding BLOBS, or S3 when S3_ENDPOINT is
+ * set). `PUT /<key>` stores the request body (Content-Length required), `GET /<key>` streams it.
+ */
+import { R2BlobStore } from "../infra/blob/r2.ts";
+import { S3BlobStore } from "../infra/blob/s3.ts";
+import type { BlobStore } from "../infra/blob/types.ts";
+// wrangler.toml binds FILLS to this class: every entrypoint built with it must export it.
+export { FillCoordinator } from "../functions/fills/coordinator.ts";
+
+interface FloorEnv {
+  BLOBS?: R2Bucket;
+  S3_ENDPOINT?: string;
+  S3_BUCKET?: string;
+  S3_ACCESS_KEY_ID?: string;
+  S3_SECRET_ACCESS_KEY?: string;
+}
+
+let s3: S3BlobStore | null = null;
+
+function store(env: FloorEnv): BlobStore {
+  if (!env.S3_ENDPOINT) return new R2BlobStore(env.BLOBS!);
+  return (s3 ??= new S3BlobStore({
+    endpoint: env.S3_ENDPOINT,
+    bucket: env.S3_BUCKET!,
+    accessKeyId: env.S3_ACCESS_KEY_ID!,
+    secretAccessKey: env.S3_SECRET_ACCESS_KEY!,
+    region: "us-east-1",
+    forcePathStyle: true,
+  }));
+}
+
+export default {
+  async fetch(request: Request, env: FloorEnv): Promise<Response> {
+    const key = new URL(request.url).pathname.slice(1);
+    if (request.method === "PUT") {
+      await store(env).put(key, request.body!, Number(request.headers.get("content-length")));
+      return new Response(null, { status: 204 });
+    }
+    const object = await store(env).get(key);
+    if (!object) return new Response("no such object", { status: 404 });
+    return new Response(object.body, { headers: { "content-length": String(object.size) } });
+  },
+};
