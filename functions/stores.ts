@@ -21,12 +21,24 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-let parsedEnv: { source: Env; backends: BackendEnv } | null = null;
+/**
+ * What an isolate keeps for its whole life, per bindings object: the validated bindings, and the
+ * blob and state clients, which are HTTP clients with no connection or request of their own
+ * (building the S3 client per request cost more than the rest of a hot hit). Postgres stays per
+ * request: its WebSocket belongs to the request that opened it.
+ */
+interface IsolateClients {
+  source: Env;
+  backends: BackendEnv;
+  blobs?: BlobStore;
+  upstash?: UpstashStateStore;
+}
 
-/** Bindings are fixed for an isolate's life: validate them once. */
-function backendEnv(env: Env): BackendEnv {
-  if (parsedEnv?.source !== env) parsedEnv = { source: env, backends: backendEnvSchema.parse(env) };
-  return parsedEnv.backends;
+let isolate: IsolateClients | null = null;
+
+function isolateClients(env: Env): IsolateClients {
+  if (isolate?.source !== env) isolate = { source: env, backends: backendEnvSchema.parse(env) };
+  return isolate;
 }
 
 export interface StoreOptions {
@@ -37,14 +49,14 @@ export interface StoreOptions {
 /**
  * The stores for one request (or one launcher step in Node). The blob store is made when first
  * used, so code that needs only state and metadata (the launcher applying the remotes file)
- * runs where no R2 binding exists.
+ * runs where no R2 binding exists; it and the Upstash client are then kept for the isolate.
  */
 export function createStores(env: Env, options: StoreOptions = {}): Stores {
-  const config = backendEnv(env);
+  const clients = isolateClients(env);
+  const config = clients.backends;
   const pg = new PgConnection({ databaseUrl: config.DATABASE_URL, wsProxy: config.PG_WS_PROXY, webSocketConstructor: options.webSocketConstructor });
-  let blobs: BlobStore | null = null;
   const blobStore = (): BlobStore =>
-    (blobs ??= config.S3_ENDPOINT
+    (clients.blobs ??= config.S3_ENDPOINT
       ? new S3BlobStore({
           endpoint: config.S3_ENDPOINT,
           bucket: config.S3_BUCKET ?? "artifactapi-blobs",
@@ -56,7 +68,7 @@ export function createStores(env: Env, options: StoreOptions = {}): Stores {
       : new R2BlobStore(requireR2(env)));
   const state =
     config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN
-      ? new UpstashStateStore({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN })
+      ? (clients.upstash ??= new UpstashStateStore({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN }))
       : new PostgresStateStore(pg);
   return {
     get blobs() {
