@@ -1,4 +1,5 @@
-import { localWriteAccess, remoteReadDenied } from "../auth.ts";
+import { remoteReadDenied } from "../auth.ts";
+import { writeAccess } from "./access.ts";
 import { jsonError } from "../errors.ts";
 import { contentTypeFor } from "../proxy/content-type.ts";
 import { UploadLost } from "./commit.ts";
@@ -45,7 +46,7 @@ async function read(ctx: LocalRequest): Promise<Response> {
 async function put(ctx: LocalRequest): Promise<Response> {
   const { local, request } = ctx;
   const started = Date.now();
-  const access = await writeAccess(ctx);
+  const access = await writeAccess(ctx, jsonError);
   if ("status" in access) return access.response;
   if (ctx.path === "" || ctx.path.endsWith("/")) return jsonError(400, "BAD_PATH", `${local.name}: PUT a file path, not a folder`);
   const refused = pathDenied(local, ctx.path);
@@ -98,7 +99,7 @@ async function put(ctx: LocalRequest): Promise<Response> {
 }
 
 async function remove(ctx: LocalRequest): Promise<Response> {
-  const access = await writeAccess(ctx);
+  const access = await writeAccess(ctx, jsonError);
   if ("status" in access) return access.response;
   if (ctx.path === "" || ctx.path.endsWith("/")) return jsonError(400, "BAD_PATH", `${ctx.local.name}: DELETE a file path, not a folder`);
   const refused = pathDenied(ctx.local, ctx.path);
@@ -107,15 +108,6 @@ async function remove(ctx: LocalRequest): Promise<Response> {
   if (!file) return jsonError(404, "NOT_FOUND", `${ctx.local.name}: no file '${ctx.path}'`);
   ctx.observer.uploadDeleted({ remote: ctx.local.name, path: file.path, size: file.size, sha256: file.sha256, by: access.writer });
   return new Response(null, { status: 204 });
-}
-
-/** The writer, or the 401/403 answer; from the headers only, before any body is read. */
-async function writeAccess(ctx: LocalRequest): Promise<{ writer: string } | { status: number; response: Response }> {
-  const access = await localWriteAccess(ctx.local, ctx.env, ctx.request);
-  if ("writer" in access) return access;
-  const code = access.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN";
-  const challenge = access.status === 401 ? { "www-authenticate": `Basic realm="artifactapi ${ctx.local.name}"` } : undefined;
-  return { status: access.status, response: jsonError(access.status, code, access.message, challenge) };
 }
 
 function exists(ctx: LocalRequest): Response {

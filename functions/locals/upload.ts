@@ -1,4 +1,4 @@
-import { BlobUpload, type StoredBlob } from "../storage/blob-upload.ts";
+import { BlobUpload, type StoredBlob, type UploadTracker } from "../storage/blob-upload.ts";
 import { newUploadKey } from "../storage/content-address.ts";
 import type { Stores } from "../stores.ts";
 
@@ -37,8 +37,7 @@ export async function receiveBody(stores: Pick<Stores, "blobs" | "meta">, body: 
 
   const upload = new BlobUpload(stores.blobs, newUploadKey(), {
     size: declared ?? (body ? null : 0),
-    // A multipart upload left open by a killed worker is aborted by the maintenance sweep.
-    tracker: { started: (key, id) => stores.meta.uploadStarted(key, id), ended: (key) => stores.meta.uploadEnded(key) },
+    tracker: uploadTracker(stores),
   });
   if (!body) return { blob: await upload.finish() };
   const reader = body.getReader();
@@ -57,6 +56,61 @@ export async function receiveBody(stores: Pick<Stores, "blobs" | "meta">, body: 
     await Promise.allSettled([upload.abort(error), reader.cancel(error)]);
     return { refused: { status: 400, code: "UPLOAD_INCOMPLETE", message: `the upload did not arrive whole (${(error as Error).message}); nothing was stored` } };
   }
+}
+
+/**
+ * A body a type must hold whole to read it (npm's JSON publish document), up to `maxSize` bytes:
+ * refused with 413 when Content-Length announces more, or as soon as more arrives.
+ */
+export async function readBody(request: Request, maxSize: number): Promise<{ bytes: Uint8Array } | { refused: UploadRefused }> {
+  const header = request.headers.get("content-length");
+  if (header !== null && !/^\d+$/.test(header)) return { refused: { status: 400, code: "BAD_CONTENT_LENGTH", message: "Content-Length must be a number of bytes" } };
+  if (header !== null && Number(header) > maxSize) return { refused: tooLarge(maxSize) };
+  if (!request.body) return { bytes: new Uint8Array(0) };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxSize) {
+        await reader.cancel().catch(() => {});
+        return { refused: tooLarge(maxSize) };
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    return { refused: { status: 400, code: "UPLOAD_INCOMPLETE", message: `the upload did not arrive whole (${(error as Error).message}); nothing was stored` } };
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return { bytes };
+}
+
+/** A multipart upload left open by a killed worker is aborted by the maintenance sweep. */
+function uploadTracker(stores: Pick<Stores, "meta">): UploadTracker {
+  return { started: (key, id) => stores.meta.uploadStarted(key, id), ended: (key) => stores.meta.uploadEnded(key) };
+}
+
+/**
+ * Bytes a type holds in memory already (an npm tarball decoded from its publish document)
+ * written to `uploads/<uuid>` the way receiveUpload writes a body: the commit takes it from there.
+ */
+export async function storeBytes(stores: Pick<Stores, "blobs" | "meta">, bytes: Uint8Array): Promise<StoredBlob> {
+  const upload = new BlobUpload(stores.blobs, newUploadKey(), { size: bytes.byteLength, tracker: uploadTracker(stores) });
+  try {
+    await upload.write(bytes);
+  } catch (error) {
+    await upload.abort(error);
+    throw error;
+  }
+  return upload.finish();
 }
 
 function tooLarge(maxSize: number): UploadRefused {

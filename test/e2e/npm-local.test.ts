@@ -1,0 +1,269 @@
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startExternalBackends, type ExternalBackends } from "../support/backends.ts";
+import { eventually, json } from "../support/http.ts";
+import { startOwnRedis, type OwnRedis } from "../support/redis-server.ts";
+import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
+import { npm as cleanNpm } from "../support/verdaccio.ts";
+
+const run = promisify(execFile);
+
+interface Lockfile {
+  packages: Record<string, { version?: string; resolved?: string; integrity?: string }>;
+}
+
+/**
+ * Sends a write's headers announcing a large body and waits for the answer without sending a
+ * byte of it: a refusal that arrives proves the token was checked before the body was read.
+ */
+export function answerBeforeBody(url: string, method: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers: { ...headers, "content-length": String(50 * 1024 * 1024) } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => {
+        resolve({ status: res.statusCode!, body });
+        req.destroy();
+      });
+    });
+    req.on("error", reject);
+    req.flushHeaders();
+    setTimeout(() => reject(new Error("no answer before the body was sent")), 10_000).unref();
+  });
+}
+
+/**
+ * npm locals (issue 11) with the real npm client against the proxy as `npm start` runs it, on
+ * real Postgres, S3 (the emulator) and a Redis of this suite's own (it is flushed).
+ */
+describe("npm local repositories with npm", () => {
+  const admin = randomBytes(16).toString("hex");
+  const writer = randomBytes(16).toString("hex");
+  const reader = randomBytes(16).toString("hex");
+  const local = uniqueName("team-npm");
+  let backends: ExternalBackends;
+  let redis: OwnRedis;
+  let stack: TestStack;
+  let work: string;
+  /** What npm publish reported for each name@version (its integrity). */
+  const integrity = new Map<string, string>();
+
+  const registry = () => `${stack.url}/api/v1/local/${local}/`;
+  const remotes = () => ({ [local]: { type: "local", package: "npm", write_tokens: [`ci-bot:${writer}`], read_tokens: [reader] } });
+  /** An npmrc with a token for the local, keyed by its URL without the scheme, as users write it. */
+  const npmrc = async (name: string, token: string | null) => {
+    const path = join(work, `npmrc-${name}`);
+    await writeFile(path, token === null ? "" : `${registry().replace(/^http:/, "")}:_authToken=${token}\n`);
+    return path;
+  };
+  const npm = async (cwd: string, args: string[], rc: string) => cleanNpm(cwd, [...args, "--registry", registry()], { userconfig: rc, globalconfig: join(work, "empty-npmrc") });
+  const api = (path: string) => fetch(`${stack.url}/api/v2${path}`, { headers: { authorization: `Bearer ${admin}` } });
+
+  /** Writes a package's sources; returns its directory. */
+  const source = async (name: string, version: string, dependencies: Record<string, string> = {}, main = `module.exports = "${name}@${version}";\n`) => {
+    const dir = join(work, "src", `${name.replace("/", "+")}-${version}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name, version, main: "index.js", description: `${name} for tests`, dependencies }));
+    await writeFile(join(dir, "index.js"), main);
+    await writeFile(join(dir, "README.md"), `# ${name}\n`);
+    return dir;
+  };
+  const publish = async (name: string, version: string, rc: string, dependencies?: Record<string, string>, main?: string, tag = "latest") => {
+    // An explicit tag: npm refuses to move `latest` implicitly to a version below it.
+    const { stdout } = await npm(await source(name, version, dependencies, main), ["publish", "--json", "--access", "public", "--tag", tag], rc);
+    const parsed = JSON.parse(stdout.slice(stdout.indexOf("{"))) as Record<string, { integrity: string }>;
+    const report = parsed[name]!; // npm reports each package under its name
+    integrity.set(`${name}@${version}`, report.integrity);
+    return report;
+  };
+  /** A new project with a new, empty npm cache: everything comes from the local. */
+  const install = async (round: string, dependencies: Record<string, string>, rc: string): Promise<Lockfile> => {
+    const project = join(work, `project-${round}`);
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, "package.json"), JSON.stringify({ name: `app-${round}`, version: "1.0.0", private: true, dependencies }));
+    await npm(project, ["install", "--cache", join(work, `cache-${round}`), "--prefer-online"], rc);
+    return JSON.parse(await readFile(join(project, "package-lock.json"), "utf8")) as Lockfile;
+  };
+  const requireIn = async (round: string, name: string) => (await run(process.execPath, ["-e", `console.log(require(${JSON.stringify(name)}))`], { cwd: join(work, `project-${round}`) })).stdout.trim();
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "npm-local-"));
+    await writeFile(join(work, "empty-npmrc"), "");
+    backends = await startExternalBackends();
+    redis = await startOwnRedis();
+    stack = await startTestStack({ remotes: remotes(), env: { ...backends.env, REDIS_URL: redis.url, ADMIN_TOKEN: admin } });
+  });
+
+  afterAll(async () => {
+    await stack?.destroy();
+    await redis?.stop();
+    await backends?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("publishes a scoped and a plain package with npm publish and installs them with npm install, integrity intact", async () => {
+    const rc = await npmrc("writer", writer);
+    await publish("@team/util", "1.0.0", rc, {}, "module.exports = (who) => `hello, ${who}`;\n");
+    await publish("team-app", "1.0.0", rc, { "@team/util": "^1.0.0" }, "module.exports = require('@team/util')('team');\n");
+
+    const lock = await install("first", { "team-app": "1.0.0" }, await npmrc("anonymous", null));
+    expect(await requireIn("first", "team-app")).toBe("hello, team");
+    expect(lock.packages["node_modules/team-app"]).toMatchObject({ resolved: `${registry()}team-app/-/team-app-1.0.0.tgz`, integrity: integrity.get("team-app@1.0.0") });
+    expect(lock.packages["node_modules/@team/util"]).toMatchObject({ resolved: `${registry()}@team/util/-/util-1.0.0.tgz`, integrity: integrity.get("@team/util@1.0.0") });
+
+    // The abbreviated packument npm installs from, and the full one npm view reads.
+    const abbreviated = await fetch(`${registry()}@team%2futil`, { headers: { accept: "application/vnd.npm.install-v1+json" } });
+    expect(abbreviated.headers.get("content-type")).toBe("application/vnd.npm.install-v1+json");
+    const short = await json(abbreviated);
+    expect(short).not.toHaveProperty("readme");
+    expect(short.versions["1.0.0"]).not.toHaveProperty("description");
+    const full = await json(await fetch(`${registry()}@team%2futil`));
+    expect(full).toMatchObject({ _id: "@team/util", name: "@team/util", "dist-tags": { latest: "1.0.0" }, description: "@team/util for tests", readme: "# @team/util\n" });
+    expect(full.versions["1.0.0"]).toMatchObject({ _id: "@team/util@1.0.0", description: "@team/util for tests", dist: { integrity: integrity.get("@team/util@1.0.0") } });
+    expect(full.time["1.0.0"]).toMatch(/^\d{4}-/);
+  });
+
+  it("answers whoami with the token's name, and views, tags and deprecates with npm", async () => {
+    const rc = await npmrc("writer", writer);
+    expect((await npm(work, ["whoami"], rc)).stdout.trim()).toBe("ci-bot");
+    expect((await npm(work, ["whoami"], await npmrc("admin", admin))).stdout.trim()).toBe("admin");
+
+    await publish("@team/util", "1.1.0-beta.1", rc, {}, undefined, "next");
+    await npm(work, ["dist-tag", "add", "@team/util@1.1.0-beta.1", "beta"], rc);
+    const listed = (await npm(work, ["dist-tag", "ls", "@team/util"], rc)).stdout;
+    expect(listed).toContain("beta: 1.1.0-beta.1");
+    expect(listed).toContain("latest: 1.0.0");
+    expect(listed).toContain("next: 1.1.0-beta.1");
+    await npm(work, ["dist-tag", "rm", "@team/util", "beta"], rc);
+    expect((await npm(work, ["dist-tag", "ls", "@team/util"], rc)).stdout).not.toContain("beta:");
+
+    await npm(work, ["deprecate", "@team/util@1.0.0", "use 2.x"], rc);
+    const viewed = JSON.parse((await npm(work, ["view", "@team/util@1.0.0", "--json"], rc)).stdout) as Record<string, unknown>;
+    expect(viewed).toMatchObject({ name: "@team/util", version: "1.0.0", deprecated: "use 2.x", description: "@team/util for tests" });
+    const versions = JSON.parse((await npm(work, ["view", "@team/util", "versions", "--json"], rc)).stdout) as string[];
+    expect(versions).toEqual(["1.0.0", "1.1.0-beta.1"]);
+    // Undeprecated with an empty message, as npm documents.
+    await npm(work, ["deprecate", "@team/util@1.0.0", ""], rc);
+    expect((await json(await fetch(`${registry()}@team%2futil`))).versions["1.0.0"]).not.toHaveProperty("deprecated");
+  });
+
+  it("refuses to publish a version twice (409), even after it was unpublished", async () => {
+    const rc = await npmrc("writer", writer);
+    // npm itself refuses a version its packument lists; the server's own 409 is shown below and after unpublish.
+    await expect(publish("team-app", "1.0.0", rc)).rejects.toThrow(/E409|cannot publish over/);
+    await publish("team-app", "1.1.0", rc, { "@team/util": "^1.0.0" });
+    await npm(work, ["unpublish", "team-app@1.0.0"], rc);
+    const full = await json(await fetch(`${registry()}team-app`));
+    expect(Object.keys(full.versions)).toEqual(["1.1.0"]);
+    expect(full["dist-tags"]).toEqual({ latest: "1.1.0" });
+    expect((await fetch(`${registry()}team-app/-/team-app-1.0.0.tgz`)).status).toBe(404);
+    await expect(publish("team-app", "1.0.0", rc, {}, undefined, "old")).rejects.toThrow(/E409|409 Conflict/);
+
+    // Unpublishing the last version removes the package; its versions still cannot come back.
+    await publish("solo-pkg", "1.0.0", rc);
+    await npm(work, ["unpublish", "solo-pkg@1.0.0", "--force"], rc);
+    const gone = await fetch(`${registry()}solo-pkg`);
+    expect([gone.status, await gone.json()]).toEqual([404, { error: expect.stringContaining("not found") }]);
+    await expect(publish("solo-pkg", "1.0.0", rc)).rejects.toThrow(/E409|409 Conflict/);
+  });
+
+  it("needs a write token, checked before the body is read: 401 without one, 403 with a read token", async () => {
+    await expect(publish("nobody-pkg", "1.0.0", await npmrc("anonymous", null))).rejects.toThrow(/E401|ENEEDAUTH/);
+    await expect(publish("nobody-pkg", "1.0.0", await npmrc("reader", reader))).rejects.toThrow(/E403/);
+    const anonymous = await answerBeforeBody(`${registry()}nobody-pkg`, "PUT", { "content-type": "application/json" });
+    expect([anonymous.status, JSON.parse(anonymous.body)]).toEqual([401, { error: expect.stringContaining("write tokens") }]);
+    const readOnly = await answerBeforeBody(`${registry()}nobody-pkg`, "PUT", { "content-type": "application/json", authorization: `Bearer ${reader}` });
+    expect(readOnly.status).toBe(403);
+    expect((await fetch(`${registry()}nobody-pkg`)).status).toBe(404);
+  });
+
+  it("computes the tarball's integrity and refuses a publish whose attachment does not match its dist, or is no tarball", async () => {
+    const dir = await source("checked-pkg", "1.0.0");
+    const { stdout } = await npm(dir, ["pack", "--json", "--pack-destination", work], await npmrc("writer", writer));
+    const tarball = await readFile(join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename));
+    const sri = (bytes: Buffer) => `sha512-${createHash("sha512").update(bytes).digest("base64")}`;
+    const document = (bytes: Buffer, dist: Record<string, unknown>, length = bytes.length) => ({
+      _id: "checked-pkg",
+      name: "checked-pkg",
+      "dist-tags": { latest: "1.0.0" },
+      versions: { "1.0.0": { name: "checked-pkg", version: "1.0.0", dist: { tarball: "http://elsewhere/checked-pkg-1.0.0.tgz", ...dist } } },
+      _attachments: { "checked-pkg-1.0.0.tgz": { content_type: "application/octet-stream", data: bytes.toString("base64"), length } },
+    });
+    const put = (body: unknown) =>
+      fetch(`${registry()}checked-pkg`, { method: "PUT", headers: { authorization: `Bearer ${writer}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+
+    const refusals: [unknown, RegExp][] = [
+      [document(tarball, { integrity: sri(Buffer.from("other bytes")) }), /dist.integrity .* does not match/],
+      [document(tarball, { shasum: "0".repeat(40) }), /dist.shasum/],
+      [document(tarball, { integrity: sri(tarball) }, tarball.length + 1), /declares \d+ bytes/],
+      [document(randomBytes(300), {}), /not a gzipped tar/],
+      [document(tarball.subarray(0, tarball.length - 12), {}), /not whole/],
+      [{ ...document(tarball, {}), versions: { "1.0.0": { name: "other-pkg", version: "1.0.0" } } }, /names other-pkg@1.0.0/],
+    ];
+    for (const [body, message] of refusals) {
+      const response = await put(body);
+      const answer = (await response.json()) as { error: string };
+      expect([response.status, answer.error]).toEqual([400, expect.stringMatching(message)]);
+    }
+    expect((await fetch(`${registry()}checked-pkg`)).status).toBe(404);
+
+    const accepted = await put(document(tarball, { integrity: sri(tarball) }));
+    expect(accepted.status).toBe(201);
+    const stored = await json(await fetch(`${registry()}checked-pkg`));
+    expect(stored.versions["1.0.0"].dist).toMatchObject({ integrity: sri(tarball), shasum: createHash("sha1").update(tarball).digest("hex"), tarball: `${registry()}checked-pkg/-/checked-pkg-1.0.0.tgz` });
+    expect(Buffer.from(await (await fetch(stored.versions["1.0.0"].dist.tarball)).arrayBuffer()).equals(tarball)).toBe(true);
+    const again = await put(document(tarball, { integrity: sri(tarball) }));
+    expect([again.status, ((await again.json()) as { error: string }).error]).toEqual([409, expect.stringContaining("can never be published again")]);
+  });
+
+  it("lands two new versions of one package published at the same moment", async () => {
+    const rc = await npmrc("writer", writer);
+    for (const round of [1, 2]) {
+      const name = `race-pkg-${round}`;
+      await Promise.all(["1.0.0", "1.1.0", "1.2.0"].map((version) => publish(name, version, rc)));
+      const full = await json(await fetch(`${registry()}${name}`));
+      expect(Object.keys(full.versions).sort()).toEqual(["1.0.0", "1.1.0", "1.2.0"]);
+      expect(["1.0.0", "1.1.0", "1.2.0"]).toContain(full["dist-tags"].latest);
+    }
+  });
+
+  it("records publishes and unpublishes as events and in the objects browser", async () => {
+    await eventually(async () => {
+      const stream = await (await api("/events?backlog=200&timeout=1")).text();
+      const events = stream.split("\n").filter((line) => line.startsWith("data: ")).map((line) => JSON.parse(line.slice(6)));
+      const mine = events.filter((event) => event.remote === local && String(event.path).startsWith("team-app/"));
+      expect(mine.map((event) => `${event.type} ${event.path}`)).toEqual([
+        "upload.finished team-app/-/team-app-1.0.0.tgz",
+        "upload.finished team-app/-/team-app-1.1.0.tgz",
+        "upload.deleted team-app/-/team-app-1.0.0.tgz",
+      ]);
+      expect(mine[0]).toMatchObject({ by: "ci-bot" });
+    });
+    const objects = await json(await api(`/remotes/${local}/objects?prefix=@team/`));
+    expect(objects.objects.map((object: { path: string }) => object.path)).toEqual(["@team/util/-/util-1.0.0.tgz", "@team/util/-/util-1.1.0-beta.1.tgz"]);
+  });
+
+  it("loses nothing when Redis is flushed and the proxy restarts: packuments rebuild from Postgres", async () => {
+    const before = await json(await fetch(`${registry()}@team%2futil`));
+    await redis.flush();
+    stack = await stack.restart(remotes());
+    const after = await json(await fetch(`${registry()}@team%2futil`));
+    // The same versions, tags and integrities (the tarball links name the restarted proxy's port).
+    const essence = (packument: { versions: Record<string, { dist: { integrity: string } }>; "dist-tags": unknown; time: unknown }) => ({
+      tags: packument["dist-tags"],
+      time: packument.time,
+      integrity: Object.fromEntries(Object.entries(packument.versions).map(([version, manifest]) => [version, manifest.dist.integrity])),
+    });
+    expect(essence(after)).toEqual(essence(before));
+    await install("after-restart", { "team-app": "1.1.0" }, await npmrc("anonymous", null));
+    expect(await requireIn("after-restart", "team-app")).toBe("team-app@1.1.0");
+    await expect(publish("team-app", "1.1.0", await npmrc("writer", writer))).rejects.toThrow(/E409|cannot publish over/);
+  });
+});
