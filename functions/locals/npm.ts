@@ -24,7 +24,7 @@ import { writeAccess } from "./access.ts";
 import { gunzipsWhole } from "./archives.ts";
 import { ArchiveError, findInTarGz } from "./tar.ts";
 import { commitUploads, UploadLost } from "./commit.ts";
-import { localFileKey, serveLocalFile } from "./files.ts";
+import { forgetFiles, serveLocalFile } from "./files.ts";
 import type { LocalRequest, LocalType } from "./local-type.ts";
 import { readBody, storeBytes } from "./upload.ts";
 
@@ -231,7 +231,7 @@ async function update(ctx: LocalRequest, name: string, rev: string | null, edit:
   }
   for (const [tag, version] of Object.entries(edit.tags)) if (state.tags[tag] !== version) await locals.setTag(local, name, tag, version);
   for (const tag of Object.keys(state.tags)) if (!(tag in edit.tags)) await locals.deleteTag(local, name, tag);
-  await forgetFiles(ctx, removed, who);
+  await forgetTarballs(ctx, removed, who);
   return Response.json({ ok: true, id: name });
 }
 
@@ -247,7 +247,7 @@ async function unpublishPackage(ctx: LocalRequest, name: string, rev: string): P
   if (conflict) return conflict;
   const removed: LocalFile[] = [];
   for (const version of live) removed.push(...((await locals.unpublishVersion(ctx.local.name, name, version.version)) ?? []));
-  await forgetFiles(ctx, removed, who);
+  await forgetTarballs(ctx, removed, who);
   return Response.json({ ok: true, id: name });
 }
 
@@ -261,11 +261,9 @@ async function deleteTarball(ctx: LocalRequest, name: string, file: string): Pro
   return Response.json({ ok: true });
 }
 
-/** An unpublished version's tarballs: their cached records dropped, their blobs released, each one an event. */
-async function forgetFiles(ctx: LocalRequest, files: LocalFile[], who: string): Promise<void> {
-  if (files.length === 0) return;
-  await Promise.all(files.map((file) => ctx.stores.state.delete(localFileKey(file.local, file.path)).catch(() => {})));
-  ctx.background.run(releaseBlobs(ctx.stores.blobs, ctx.stores.locals, files.map((file) => file.sha256)));
+/** An unpublished version's tarballs: their cached records and blobs go (files.ts), each one an event. */
+async function forgetTarballs(ctx: LocalRequest, files: LocalFile[], who: string): Promise<void> {
+  await forgetFiles(ctx, files);
   for (const file of files) ctx.observer.uploadDeleted({ remote: file.local, path: file.path, size: file.size, sha256: file.sha256, by: who });
 }
 
