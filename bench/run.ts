@@ -16,6 +16,7 @@ import { clientBench, missingClientTools } from "./clients.ts";
 import { benchConfig, benchSections, clientBenchConfig, formatSize, uploadBenchConfig, type BenchConfig } from "./config.ts";
 import { hitLoop, median, transfer, wrk, type Transfer, type WrkResult } from "./load.ts";
 import { startNginx } from "./nginx.ts";
+import { startPeers, type Peers } from "./peers.ts";
 import { available, Cleanup } from "./processes.ts";
 import {
   emptyOnMiniflare,
@@ -68,6 +69,7 @@ const COLUMNS = {
   workerd: "proxy (workerd, S3: fauxqs)",
   empty: `empty handler (${config.runtimes.map((runtime) => RUNTIME_NAMES[runtime]).join(" · ")})`,
   floor: `blob floor: a handler that only streams the stored object (${FLOOR_RUNTIMES.map((runtime) => RUNTIME_NAMES[runtime]).join(" · ")})`,
+  peers: "the ecosystem's own cache (verdaccio uplink · distribution proxy:)",
   nginx: "nginx proxy_cache",
   origin: "origin direct",
   ratio: "ratio vs target",
@@ -83,7 +85,8 @@ const hugeTtfb: Partial<Record<Runtime, number>> = {};
 
 const sections = benchSections(process.env);
 const missing: string[] = [];
-if (sections.cache) for (const tool of ["wrk", "curl", "nginx", "redis-server"]) if (!(await available(tool))) missing.push(tool);
+// skopeo and docker-registry: the peers' rows (distribution's pull-through cache).
+if (sections.cache) for (const tool of ["wrk", "curl", "nginx", "redis-server", "skopeo", "docker-registry"]) if (!(await available(tool))) missing.push(tool);
 if (sections.uploads) for (const tool of ["curl", "nginx", "redis-server"]) if (!missing.includes(tool) && !(await available(tool))) missing.push(tool);
 if (missing.length) {
   console.error(`bench: missing ${missing.join(", ")}. On Debian: sudo apt-get install -y ${missing.join(" ")}`);
@@ -145,6 +148,12 @@ async function main(): Promise<void> {
   const s3Env = { S3_ENDPOINT: `http://127.0.0.1:${s3.port}`, S3_BUCKET: "bench", S3_ACCESS_KEY_ID: "bench", S3_SECRET_ACCESS_KEY: "bench", S3_REGION: "us-east-1" };
   const floorBundle = await buildWorker(join(dir, "blob-floor"), join(import.meta.dirname, "blob-floor-worker.ts"));
   const floors: Partial<Record<Runtime, number>> = {};
+  const peers = await startPeers(cleanup, join(dir, "peers"));
+  const peerHits = {
+    tarball: await wrkRow(`verdaccio ${formatSize(peers.tarballBytes)} tarball hit`, peers.verdaccioTarball),
+    blob: await wrkRow(`distribution ${formatSize(peers.blobBytes)} blob hit`, peers.distributionBlob),
+  };
+  fillPeerRows(peers, COLUMNS.peers, peerHits);
 
   const empties: Partial<Record<BenchConfig["runtimes"][number], WrkResult>> = {};
   const proxies: Partial<Record<BenchConfig["runtimes"][number], CacheRows>> = {};
@@ -166,7 +175,7 @@ async function main(): Promise<void> {
     const remote = `bench-${runtime}`;
     const runtimeDir = join(dir, `proxy-${runtime}`);
     const configPath = join(dir, `remotes-${runtime}.yaml`);
-    await writeFile(configPath, stringify({ remotes: { [remote]: { base_url: nginx.originUrl, allow_private_network: true } } }));
+    await writeFile(configPath, stringify({ remotes: { [remote]: { base_url: nginx.originUrl, allow_private_network: true }, ...peers.remotes(runtime) } }));
     const options = { configPath, dataDir: runtimeDir, env: { DATABASE_URL: database.url, REDIS_URL: redisUrl, ...(runtime === "workerd" ? s3Env : {}) } };
     const proxy =
       runtime === "miniflare"
@@ -184,6 +193,7 @@ async function main(): Promise<void> {
     const column = COLUMNS[runtime];
     proxies[runtime] = await measureCache(`proxy (${runtime})`, target);
     fill(column, proxies[runtime]);
+    await measurePeerHits(runtime, column, peers, proxy.url, peerHits);
     await measureHitCosts(runtime, column, target.hit("small"), redisUrl, database.url, proxy, emptyRss);
     if (proxy.workerdPid !== null) await measureHugeMiss(runtime, column, target, proxy.workerdPid);
     // wrangler dev (~10× slower per request) gets the large file only.
@@ -467,6 +477,34 @@ async function measureWaiters(name: string, column: string, target: Target, with
       name: `${scenario}, ${name}: every waiter's first byte within 1 s of the leader's`,
       measured: `last waiter +${fmt(lag)} ms after the leader's first byte (leader ${fmt(leader!.ttfbMs)} ms; waiters' totals ${fmt(median(waiterTotal))} ms median vs the leader's ${fmt(leader!.totalMs)} ms)`,
       pass: lag <= 1_000,
+    });
+  }
+}
+
+type SmallHits = Record<"tarball" | "blob", WrkResult>;
+
+function fillPeerRows(peers: Peers, column: string, hits: SmallHits): void {
+  table.set(`${formatSize(peers.tarballBytes)} npm tarball hit`, "req/s", column, fmt(hits.tarball.requestsPerSecond));
+  table.set(`${formatSize(peers.blobBytes)} OCI blob hit`, "req/s", column, fmt(hits.blob.requestsPerSecond));
+}
+
+/** The same small tarball and blob as the peers serve, through the proxy; target: ahead of both. */
+async function measurePeerHits(runtime: Runtime, column: string, peers: Peers, base: string, peerHits: SmallHits): Promise<void> {
+  const urls = await peers.proxyUrls(base, runtime);
+  const hits = { tarball: await wrkRow(`proxy (${runtime}) tarball hit`, urls.tarball), blob: await wrkRow(`proxy (${runtime}) blob hit`, urls.blob) };
+  fillPeerRows(peers, column, hits);
+  const rows = [
+    ["tarball", `${formatSize(peers.tarballBytes)} npm tarball hit`, "verdaccio's uplink cache"],
+    ["blob", `${formatSize(peers.blobBytes)} OCI blob hit`, "distribution's proxy mode"],
+  ] as const;
+  for (const [kind, scenario, peer] of rows) {
+    const ratio = hits[kind].requestsPerSecond / peerHits[kind].requestsPerSecond;
+    const earlier = table.get(scenario, "req/s", COLUMNS.ratio);
+    table.set(scenario, "req/s", COLUMNS.ratio, `${earlier ? `${earlier} · ` : ""}${RUNTIME_NAMES[runtime]} ${fmt(ratio)}× ${peer} (target ≥ 1)`);
+    addTarget({
+      name: `${scenario} ahead of ${peer} (${runtime})`,
+      measured: `${fmt(hits[kind].requestsPerSecond)} vs ${fmt(peerHits[kind].requestsPerSecond)} req/s (${fmt(ratio)}×)`,
+      pass: ratio >= 1,
     });
   }
 }

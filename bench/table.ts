@@ -14,6 +14,10 @@ export class Table {
     this.#rows.get(key)!.set(column, value);
   }
 
+  get(scenario: string, metric: string, column: string): string | undefined {
+    return this.#rows.get(`${scenario}\u0000${metric}`)?.get(column);
+  }
+
   render(): string {
     const header = ["scenario", "metric", ...this.#columns];
     const lines = [header, header.map(() => "---")];
