@@ -38,6 +38,9 @@ const STATS_TABLES = new Set(["usage_minutes", "artifact_usage_hours", "artifact
 
 const MiB = 1 << 20;
 const FILES = { small: "small.bin", large: "large.bin", huge: "huge.bin" } as const;
+/** The virtual of the merged-document row, and the packument its members serve (a static file on the origin). */
+const VIRTUAL = "bench-virtual";
+const PACKUMENT = "bench-pkg";
 type FileName = keyof typeof FILES;
 
 /** How to reach one file on a target: as a hit (the same URL every time) or a miss (a URL never asked before). */
@@ -175,7 +178,16 @@ async function main(): Promise<void> {
     const remote = `bench-${runtime}`;
     const runtimeDir = join(dir, `proxy-${runtime}`);
     const configPath = join(dir, `remotes-${runtime}.yaml`);
-    await writeFile(configPath, stringify({ remotes: { [remote]: { base_url: nginx.originUrl, allow_private_network: true }, ...peers.remotes(runtime) } }));
+    // The merged-document row: an npm virtual over two npm remotes of the same origin (packuments as static files).
+    const npmMembers = [`${remote}-npm-a`, `${remote}-npm-b`];
+    const member = { base_url: nginx.originUrl, package: "npm", allow_private_network: true };
+    await writeFile(
+      configPath,
+      stringify({
+        remotes: { [remote]: { base_url: nginx.originUrl, allow_private_network: true }, [npmMembers[0]!]: member, [npmMembers[1]!]: member, ...peers.remotes(runtime) },
+        virtuals: { [VIRTUAL]: { package: "npm", members: npmMembers } },
+      }),
+    );
     const options = { configPath, dataDir: runtimeDir, env: { DATABASE_URL: database.url, REDIS_URL: redisUrl, ...(runtime === "workerd" ? s3Env : {}) } };
     const proxy =
       runtime === "miniflare"
@@ -195,6 +207,7 @@ async function main(): Promise<void> {
     fill(column, proxies[runtime]);
     await measurePeerHits(runtime, column, peers, proxy.url, peerHits);
     await measureHitCosts(runtime, column, target.hit("small"), redisUrl, database.url, proxy, emptyRss);
+    await measureMergedHit(runtime, column, `${proxy.url}/api/v1/virtual/${VIRTUAL}/${PACKUMENT}`, redisUrl, database.url, proxy);
     if (proxy.workerdPid !== null) await measureHugeMiss(runtime, column, target, proxy.workerdPid);
     // wrangler dev (~10× slower per request) gets the large file only.
     await measureWaiters(`proxy (${runtime})`, column, target, runtime !== "wrangler");
@@ -285,6 +298,7 @@ async function measureHitCosts(
   databaseUrl: string,
   proxy: Running,
   emptyRss: RssSeries | null,
+  what = "hit",
 ): Promise<void> {
   // Without a workerd to watch (wrangler dev, ~10× slower) a shorter batch is enough for the counts.
   const count = proxy.workerdPid === null ? Math.min(config.hits, 2_000) : config.hits;
@@ -305,18 +319,18 @@ async function measureHitCosts(
   log(`proxy (${runtime}): per hit: redis ${state.detail}; postgres sessions ${per(sessions)}, reads ${reads.detail}, rows written ${writes.detail}; ${count} hits in ${seconds.toFixed(1)} s`);
 
   const hits = config.hits.toLocaleString("en-US");
-  table.set("hit", "state-store commands per hit (Redis)", column, `${fmt(state.total, 3)} (${state.detail}; ${count.toLocaleString("en-US")} hits in ${seconds.toFixed(1)} s)`);
-  table.set("hit", "Postgres table scans per hit", column, `${fmt(reads.total, 3)} (${reads.detail})`);
-  table.set("hit", "Postgres sessions · rows written per hit", column, `${per(sessions)} · ${fmt(writes.total, 3)} (${writes.detail})`);
-  table.set("hit", "state-store commands per hit (Redis)", COLUMNS.ratio, "target ≤ 1");
-  table.set("hit", "Postgres sessions · rows written per hit", COLUMNS.ratio, "target 0 on the hit path (batched stats flush only)");
+  table.set(what, "state-store commands per hit (Redis)", column, `${fmt(state.total, 3)} (${state.detail}; ${count.toLocaleString("en-US")} hits in ${seconds.toFixed(1)} s)`);
+  table.set(what, "Postgres table scans per hit", column, `${fmt(reads.total, 3)} (${reads.detail})`);
+  table.set(what, "Postgres sessions · rows written per hit", column, `${per(sessions)} · ${fmt(writes.total, 3)} (${writes.detail})`);
+  table.set(what, "state-store commands per hit (Redis)", COLUMNS.ratio, "target ≤ 1");
+  table.set(what, "Postgres sessions · rows written per hit", COLUMNS.ratio, "target 0 on the hit path (batched stats flush only)");
   // The budget (design.md): one state read per hit — the index entry — plus the isolate's config
   // version check, at most one per 2 s per isolate whatever the load.
   const indexReads = (redis.get("get idx") ?? 0) / count;
   const configChecks = redis.get("get config") ?? 0;
   const otherCommands = [...redis].filter(([name]) => name !== "get idx" && name !== "get config").reduce((sum, [, n]) => sum + n, 0);
   addTarget({
-    name: `hit state-store round trips ≤ 1 (${runtime}): one index read per hit, config check ≤ 1 per 2 s per isolate`,
+    name: `${what} state-store round trips ≤ 1 (${runtime}): one index read per hit, config check ≤ 1 per 2 s per isolate`,
     measured: `${fmt(state.total, 3)} commands per hit: ${state.detail}; ${configChecks} config checks in ${seconds.toFixed(1)} s`,
     pass: indexReads <= 1 && otherCommands === 0 && configChecks <= Math.ceil(seconds / 2) + 1,
   });
@@ -327,13 +341,14 @@ async function measureHitCosts(
   const onlyStats = touched.every((table) => STATS_TABLES.has(table));
   const flushBudget = Math.ceil(seconds) + 2;
   addTarget({
-    name: `hit path Postgres queries = 0 (${runtime}): only the batched stats flush (≤ 1/s) touches Postgres`,
+    name: `${what} path Postgres queries = 0 (${runtime}): only the batched stats flush (≤ 1/s) touches Postgres`,
     measured:
       `${sessions} sessions in ${seconds.toFixed(1)} s for ${count} hits (${per(sessions)} per hit; budget ${flushBudget}); ` +
       `tables touched: ${touched.join(", ") || "none"}`,
     pass: onlyStats && sessions <= flushBudget,
   });
-  if (proxy.workerdPid === null) return;
+  // Memory under hits is the remote's row's to show (one RSS series per runtime).
+  if (proxy.workerdPid === null || what !== "hit") return;
   const rss = await rssOverHits(proxy.workerdPid, url);
   const row = `MiB before / after ${hits} requests / after ${hits} more`;
   table.set("workerd RSS", row, column, rss.map((value) => fmt(value, 0)).join(" / "));
@@ -347,6 +362,24 @@ async function measureHitCosts(
     measured: `proxy ${rss.map((value) => fmt(value, 0)).join(" → ")} MiB; empty handler ${emptyRss?.map((value) => fmt(value, 0)).join(" → ") ?? "n/a"} MiB`,
     pass: growth <= floor + 16,
   });
+}
+
+/**
+ * A hit on a merged document (a virtual's packument) must cost what a remote's hit costs: one
+ * index read, no SQL. Measured like the remote's small hit: wrk, then the state and Postgres counts.
+ */
+async function measureMergedHit(runtime: string, column: string, url: string, redisUrl: string, databaseUrl: string, proxy: Running): Promise<void> {
+  const warm = await fetch(url);
+  const merged = (await warm.json()) as { versions?: Record<string, unknown> };
+  if (warm.status !== 200 || Object.keys(merged.versions ?? {}).length !== 1) throw new Error(`${url}: not the merged packument (${warm.status})`);
+  const again = await fetch(url, { method: "HEAD" });
+  if (again.headers.get("x-artifact-source") !== "cache") throw new Error(`${url} is not a hit after warming (x-artifact-source: ${again.headers.get("x-artifact-source")})`);
+  const section = "merged-document hit (npm virtual, 2 members)";
+  const result = await wrkRow(`proxy (${runtime}) ${section}`, url);
+  table.set(section, "req/s", column, fmt(result.requestsPerSecond));
+  table.set(section, "p50 ms", column, fmt(result.p50Ms));
+  table.set(section, "p99 ms", column, fmt(result.p99Ms));
+  await measureHitCosts(runtime, column, url, redisUrl, databaseUrl, proxy, null, section);
 }
 
 /** RSS before, after one batch of requests and after a second batch. */
@@ -529,6 +562,8 @@ async function waitStored(url: string): Promise<void> {
 /** The origin's files: random bytes, so nothing on the way can compress them. */
 async function writeFiles(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
+  const packument = { _id: PACKUMENT, name: PACKUMENT, "dist-tags": { latest: "1.0.0" }, versions: { "1.0.0": { name: PACKUMENT, version: "1.0.0", dist: { tarball: `http://127.0.0.1/${PACKUMENT}/-/${PACKUMENT}-1.0.0.tgz` } } } };
+  await writeFile(join(dir, PACKUMENT), JSON.stringify(packument));
   const chunk = randomBytes(MiB);
   for (const file of Object.keys(FILES) as FileName[]) {
     const handle = await open(join(dir, FILES[file]), "w");
