@@ -67,22 +67,28 @@ export async function readBody(request: Request, maxSize: number): Promise<{ byt
   if (header !== null && !/^\d+$/.test(header)) return { refused: { status: 400, code: "BAD_CONTENT_LENGTH", message: "Content-Length must be a number of bytes" } };
   if (header !== null && Number(header) > maxSize) return { refused: tooLarge(maxSize) };
   if (!request.body) return { bytes: new Uint8Array(0) };
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxSize) {
-        await reader.cancel().catch(() => {});
-        return { refused: tooLarge(maxSize) };
-      }
-      chunks.push(value);
-    }
+    const bytes = await readAtMost(request.body, maxSize);
+    return bytes === null ? { refused: tooLarge(maxSize) } : { bytes };
   } catch (error) {
     return { refused: { status: 400, code: "UPLOAD_INCOMPLETE", message: `the upload did not arrive whole (${(error as Error).message}); nothing was stored` } };
+  }
+}
+
+/** A stream read whole, or null (and the stream cancelled) as soon as it passes `maxSize` bytes. */
+export async function readAtMost(stream: ReadableStream<Uint8Array>, maxSize: number): Promise<Uint8Array | null> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxSize) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
   }
   const bytes = new Uint8Array(size);
   let at = 0;
@@ -90,7 +96,7 @@ export async function readBody(request: Request, maxSize: number): Promise<{ byt
     bytes.set(chunk, at);
     at += chunk.byteLength;
   }
-  return { bytes };
+  return bytes;
 }
 
 /** A multipart upload left open by a killed worker is aborted by the maintenance sweep. */

@@ -332,7 +332,7 @@ function fileJson(file: PageFile): string {
 }
 
 /** Text and attribute values as PyPI writes them (`data-requires-python="&gt;=3.8"`): no bare `<`, `>` or `"` for a reader to trip on. */
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 

@@ -1,14 +1,12 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { request as httpRequest } from "node:http";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startExternalBackends, type ExternalBackends } from "../support/backends.ts";
-import { eventually, json } from "../support/http.ts";
-import { startOwnRedis, type OwnRedis } from "../support/redis-server.ts";
+import { startOwnBackends, type OwnBackends } from "../support/backends.ts";
+import { answerBeforeBody, eventually, json } from "../support/http.ts";
 import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
 import { npm as cleanNpm } from "../support/verdaccio.ts";
 
@@ -16,27 +14,6 @@ const run = promisify(execFile);
 
 interface Lockfile {
   packages: Record<string, { version?: string; resolved?: string; integrity?: string }>;
-}
-
-/**
- * Sends a write's headers announcing a large body and waits for the answer without sending a
- * byte of it: a refusal that arrives proves the token was checked before the body was read.
- */
-export function answerBeforeBody(url: string, method: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, headers: { ...headers, "content-length": String(50 * 1024 * 1024) } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => {
-        resolve({ status: res.statusCode!, body });
-        req.destroy();
-      });
-    });
-    req.on("error", reject);
-    req.flushHeaders();
-    setTimeout(() => reject(new Error("no answer before the body was sent")), 10_000).unref();
-  });
 }
 
 /**
@@ -48,8 +25,7 @@ describe("npm local repositories with npm", () => {
   const writer = randomBytes(16).toString("hex");
   const reader = randomBytes(16).toString("hex");
   const local = uniqueName("team-npm");
-  let backends: ExternalBackends;
-  let redis: OwnRedis;
+  let backends: OwnBackends;
   let stack: TestStack;
   let work: string;
   /** What npm publish reported for each name@version (its integrity). */
@@ -96,14 +72,12 @@ describe("npm local repositories with npm", () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "npm-local-"));
     await writeFile(join(work, "empty-npmrc"), "");
-    backends = await startExternalBackends();
-    redis = await startOwnRedis();
-    stack = await startTestStack({ remotes: remotes(), env: { ...backends.env, REDIS_URL: redis.url, ADMIN_TOKEN: admin } });
+    backends = await startOwnBackends();
+    stack = await startTestStack({ remotes: remotes(), env: { ...backends.env, ADMIN_TOKEN: admin } });
   });
 
   afterAll(async () => {
     await stack?.destroy();
-    await redis?.stop();
     await backends?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -252,7 +226,7 @@ describe("npm local repositories with npm", () => {
 
   it("loses nothing when Redis is flushed and the proxy restarts: packuments rebuild from Postgres", async () => {
     const before = await json(await fetch(`${registry()}@team%2futil`));
-    await redis.flush();
+    await backends.redis.flush();
     stack = await stack.restart(remotes());
     const after = await json(await fetch(`${registry()}@team%2futil`));
     // The same versions, tags and integrities (the tarball links name the restarted proxy's port).

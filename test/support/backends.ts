@@ -3,6 +3,7 @@ import { startFauxqs } from "fauxqs";
 import pg from "pg";
 import { TcpFaultProxy } from "./fault-proxy.ts";
 import { startRecordingProxy, type RecordingProxy } from "./recording-proxy.ts";
+import { startOwnRedis, type OwnRedis } from "./redis-server.ts";
 
 /** The real Postgres on this machine; every suite gets a database of its own. */
 const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -82,6 +83,30 @@ export async function startFaultyBackends(): Promise<FaultyBackends> {
     s3,
     async stop() {
       await Promise.all([redis.stop(), postgres.stop(), s3.stop()]);
+      await backends.stop();
+    },
+  };
+}
+
+export interface OwnBackends {
+  /** The backend variables, REDIS_URL pointing at the suite's own Redis. */
+  env: Record<string, string>;
+  redis: OwnRedis;
+  stop(): Promise<void>;
+}
+
+/** External backends with a Redis of the suite's own, for tests that flush the state store. */
+export async function startOwnBackends(): Promise<OwnBackends> {
+  const backends = await startExternalBackends();
+  const redis = await startOwnRedis().catch(async (error: Error) => {
+    await backends.stop();
+    throw error;
+  });
+  return {
+    env: { ...backends.env, REDIS_URL: redis.url },
+    redis,
+    async stop() {
+      await redis.stop();
       await backends.stop();
     },
   };

@@ -63,3 +63,24 @@ export async function cutUpload(method: string, target: URL, token: string, decl
   await sleep(500);
   socket.destroy();
 }
+
+/**
+ * Sends a write's headers announcing a large body and waits for the answer without sending a
+ * byte of it: a refusal that arrives proves the token was checked before the body was read.
+ */
+export function answerBeforeBody(url: string, method: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: { ...headers, "content-length": String(50 * 1024 * 1024) } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => {
+        resolve({ status: res.statusCode!, body });
+        req.destroy();
+      });
+    });
+    req.on("error", reject);
+    req.flushHeaders();
+    setTimeout(() => reject(new Error("no answer before the body was sent")), 10_000).unref();
+  });
+}
