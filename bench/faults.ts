@@ -39,14 +39,14 @@ async function main(): Promise<void> {
 }
 
 function render(rows: FaultRow[]): string {
-  const header = ["scenario", "sent", "complete + correct", "corrupted", "partial kept", "stale served", "errors by status", "upstream fetches", "expectation", "held"];
+  const header = ["scenario", "sent", "complete + correct", "corrupted", "partial kept", "stale served", "errors by status", "upstream fetches", "seconds", "expectation", "held"];
   const lines = [header, header.map(() => "---")];
   for (const row of rows) {
     const errors = Object.entries(row.errors).map(([status, count]) => `${status}×${count}`).join(", ") || "—";
     const timing = row.timing
       ? `; fast clients median ${fmt(row.timing.fastMedianMs, 0)} ms (alone ${fmt(row.timing.aloneMedianMs, 0)} ms, ${fmt(row.timing.fastMedianMs / row.timing.aloneMedianMs)}×), worst ${fmt(row.timing.fastWorstMs, 0)} ms; workerd RSS peak ${fmt(row.timing.rssPeakMiB, 0)} MiB`
       : "";
-    lines.push([row.scenario, String(row.sent), String(row.correct), String(row.corrupted), String(row.partialKept), String(row.stale), errors, String(row.upstreamFetches), row.expectation + timing, row.held ? "yes" : "**no**"]);
+    lines.push([row.scenario, String(row.sent), String(row.correct), String(row.corrupted), String(row.partialKept), String(row.stale), errors, String(row.upstreamFetches), fmt(row.seconds, 1), row.expectation + timing, row.held ? "yes" : "**no**"]);
   }
   return lines.map((cells) => `| ${cells.join(" | ")} |`).join("\n");
 }

@@ -142,7 +142,7 @@ async function wranglerDev(cleanup: Cleanup, cwd: string, configArgs: string[], 
 }
 
 /** workerd processes started by this Node process (Miniflare spawns one per instance). */
-async function workerdChildren(): Promise<Set<number>> {
+export async function workerdChildren(): Promise<Set<number>> {
   const pids = new Set<number>();
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

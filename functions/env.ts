@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_BACKEND_TIMEOUT_SECONDS, DEFAULT_S3_REQUEST_TIMEOUT_SECONDS } from "../infra/backend-timeout.ts";
 
 /**
  * The Worker's bindings and variables. R2 is the default blob store; S3_* switches to any S3
@@ -25,6 +26,10 @@ export const backendEnvSchema = z.object({
   S3_ACCESS_KEY_ID: optional,
   S3_SECRET_ACCESS_KEY: optional,
   S3_REGION: z.string().min(1).default("auto"),
+  /** Seconds one call to Postgres or Upstash may take before that backend counts as unavailable. */
+  BACKEND_TIMEOUT_SECONDS: z.coerce.number().positive().default(DEFAULT_BACKEND_TIMEOUT_SECONDS),
+  /** Seconds one S3 request (an upload part included) may take to answer. */
+  S3_REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(DEFAULT_S3_REQUEST_TIMEOUT_SECONDS),
 });
 
 export type BackendEnv = z.output<typeof backendEnvSchema>;

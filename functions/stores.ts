@@ -54,7 +54,8 @@ export interface StoreOptions {
 export function createStores(env: Env, options: StoreOptions = {}): Stores {
   const clients = isolateClients(env);
   const config = clients.backends;
-  const pg = new PgConnection({ databaseUrl: config.DATABASE_URL, wsProxy: config.PG_WS_PROXY, webSocketConstructor: options.webSocketConstructor });
+  const timeoutMs = config.BACKEND_TIMEOUT_SECONDS * 1000;
+  const pg = new PgConnection({ databaseUrl: config.DATABASE_URL, wsProxy: config.PG_WS_PROXY, webSocketConstructor: options.webSocketConstructor, timeoutMs });
   const blobStore = (): BlobStore =>
     (clients.blobs ??= config.S3_ENDPOINT
       ? new S3BlobStore({
@@ -64,11 +65,12 @@ export function createStores(env: Env, options: StoreOptions = {}): Stores {
           secretAccessKey: config.S3_SECRET_ACCESS_KEY ?? "",
           region: config.S3_REGION,
           forcePathStyle: true,
+          timeoutMs: config.S3_REQUEST_TIMEOUT_SECONDS * 1000,
         })
       : new R2BlobStore(requireR2(env)));
   const state =
     config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN
-      ? (clients.upstash ??= new UpstashStateStore({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN }))
+      ? (clients.upstash ??= new UpstashStateStore({ url: config.UPSTASH_REDIS_REST_URL, token: config.UPSTASH_REDIS_REST_TOKEN, timeoutMs }))
       : new PostgresStateStore(pg);
   return {
     get blobs() {

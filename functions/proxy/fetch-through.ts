@@ -206,11 +206,17 @@ async function breakerAnswer(ctx: ProxyContext, job: Job, current: StoredEntry |
  */
 async function askUpstream(ctx: ProxyContext, job: Job, lease: Lease, current: StoredEntry | null): Promise<Response | Fetched> {
   try {
-    if (current && job.upstream.revalidate && (await job.upstream.revalidate(current.entry))) return await refreshed(ctx, job, current);
+    let conditional = current;
+    if (current && job.upstream.revalidate && (await job.upstream.revalidate(current.entry))) {
+      const confirmed = await refreshed(ctx, job, current);
+      if (confirmed) return confirmed;
+      conditional = null; // confirmed, but its blob cannot be read: the whole file is fetched again
+    }
     job.verify ??= await job.upstream.declaredDigest?.();
     ctx.observer.fetchStarted(job.event);
-    const response = await job.upstream.fetch({ method: "GET", headers: conditionalHeaders(current?.entry), signal: lease.signal });
-    return await judge(ctx, job, current, { response, fetchedAt: Date.now() });
+    // A 304 for a copy whose blob cannot be read (the blob store failing, the blob gone) is asked again, unconditionally.
+    const answer = (await fetchAndJudge(ctx, job, lease, current, conditional)) ?? (conditional && (await fetchAndJudge(ctx, job, lease, current, null)));
+    return answer ?? jsonError(502, "BLOB_MISSING", `${job.remote.name}: the cached file cannot be read and the upstream only confirms it; retry`, job.responseHeaders);
   } catch (error) {
     if (!(error instanceof UpstreamError)) throw error;
     ctx.observer.fetchFailed({ ...job.event, reason: error.message });
@@ -219,8 +225,14 @@ async function askUpstream(ctx: ProxyContext, job: Job, lease: Lease, current: S
   }
 }
 
+/** One GET (conditional on `conditional`'s validators), judged; null for a 304 whose stored copy cannot be served. */
+async function fetchAndJudge(ctx: ProxyContext, job: Job, lease: Lease, current: StoredEntry | null, conditional: StoredEntry | null): Promise<Response | Fetched | null> {
+  const response = await job.upstream.fetch({ method: "GET", headers: conditionalHeaders(conditional?.entry), signal: lease.signal });
+  return judge(ctx, job, current, { response, fetchedAt: Date.now() });
+}
+
 /** The upstream's status decides: store a 200, refresh on a 304, else an error (the stale copy when the upstream itself failed). */
-async function judge(ctx: ProxyContext, job: Job, current: StoredEntry | null, fetched: Fetched): Promise<Response | Fetched> {
+async function judge(ctx: ProxyContext, job: Job, current: StoredEntry | null, fetched: Fetched): Promise<Response | Fetched | null> {
   const { status } = fetched.response;
   const upstreamFault = status >= 500 || status === 429;
   if (upstreamFault) noteFailure(ctx, job, `upstream answered ${status}`);
@@ -404,11 +416,12 @@ async function commit(ctx: ProxyContext, job: Job, lease: Lease, current: Stored
   return promote(ctx, job, committed, blob, current?.entry);
 }
 
-/** The upstream confirmed the stored copy: it is fresh for another TTL. */
-async function refreshed(ctx: ProxyContext, job: Job, current: StoredEntry): Promise<Response> {
+/** The upstream confirmed the stored copy: it is fresh for another TTL. Null when its blob cannot be served. */
+async function refreshed(ctx: ProxyContext, job: Job, current: StoredEntry): Promise<Response | null> {
   const revalidated = { ...current.entry, freshUntil: freshUntil(job.kind, ttlOf(job)) };
-  await ctx.stores.state.compareAndSet(job.indexKey, current.raw, JSON.stringify(revalidated), entryTtlMs(revalidated)).catch(() => false);
-  return (await serve(ctx, job, revalidated)) ?? jsonError(502, "BLOB_MISSING", "the cached file vanished; retry");
+  const served = await serve(ctx, job, revalidated);
+  if (served) await ctx.stores.state.compareAndSet(job.indexKey, current.raw, JSON.stringify(revalidated), entryTtlMs(revalidated)).catch(() => false);
+  return served;
 }
 
 /** The index entry for the key; while the state store is down, the metadata store's record of it. */

@@ -13,6 +13,7 @@ import {
   UploadPartCommand,
   type CompletedPart,
 } from "@aws-sdk/client-s3";
+import { assertReachable, DEFAULT_S3_REQUEST_TIMEOUT_SECONDS, noteTimeout } from "../backend-timeout.ts";
 import type { BlobListing, BlobObject, BlobRange, BlobStore, MultipartUpload } from "./types.ts";
 
 export interface S3BlobStoreOptions {
@@ -23,6 +24,8 @@ export interface S3BlobStoreOptions {
   region?: string;
   /** Path-style URLs (`endpoint/bucket/key`): needed by MinIO, Ceph RGW and emulators. */
   forcePathStyle?: boolean;
+  /** Longest wait for one request's response (an upload part's included), per attempt. */
+  timeoutMs?: number;
 }
 
 export class S3BlobStore implements BlobStore {
@@ -40,7 +43,23 @@ export class S3BlobStore implements BlobStore {
       // Default CRC32 checksums would make the SDK read a streamed body to compute a trailer.
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
+      // A hung endpoint fails the request (a miss then streams uncached, a hit refetches) instead of hanging it.
+      requestHandler: { requestTimeout: options.timeoutMs ?? DEFAULT_S3_REQUEST_TIMEOUT_SECONDS * 1000 },
+      maxAttempts: 2,
     });
+    // After a request timed out, none for a few seconds: each would wait its full timeout.
+    this.#client.middlewareStack.add(
+      (next) => async (args) => {
+        assertReachable("blobs");
+        try {
+          return await next(args);
+        } catch (error) {
+          if ((error as Error).name === "TimeoutError") noteTimeout("blobs");
+          throw error;
+        }
+      },
+      { step: "initialize", name: "failFastAfterTimeout" },
+    );
   }
 
   async put(key: string, body: ReadableStream<Uint8Array>, size: number): Promise<void> {
@@ -53,6 +72,9 @@ export class S3BlobStore implements BlobStore {
         Body: body.pipeThrough(new FixedLengthStream(size)),
         ContentLength: size,
       }),
+      // The body arrives at the upstream's pace: the request lasts as long as the download, which
+      // the fill bounds itself (upstream_timeout, fill_timeout).
+      { requestTimeout: 0 },
     );
   }
 
@@ -143,6 +165,7 @@ export class S3BlobStore implements BlobStore {
   async ping(): Promise<void> {
     await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }));
   }
+
 }
 
 /** Size of the whole object: from `Content-Range: bytes a-b/total` on a ranged read. */

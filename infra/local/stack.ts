@@ -175,7 +175,7 @@ export async function prepareBackends(options: Pick<StackOptions, "configPath" |
     Object.assign(bindings, referencedSecrets([...remotes, ...virtuals], options.env));
     // Management API tokens (comma-separated lists; unset ADMIN_TOKEN leaves the API and the web UI
     // locked), the web UI's optional session key, and tuning.
-    for (const name of ["ADMIN_TOKEN", "READ_TOKEN", "SESSION_SECRET", "UI_ON_MAPPED_HOSTS", "FETCH_LEASE_SECONDS", "BLOB_CACHE_API"]) if (options.env[name]) bindings[name] = options.env[name]!;
+    for (const name of ["ADMIN_TOKEN", "READ_TOKEN", "SESSION_SECRET", "UI_ON_MAPPED_HOSTS", "FETCH_LEASE_SECONDS", "BACKEND_TIMEOUT_SECONDS", "S3_REQUEST_TIMEOUT_SECONDS", "BLOB_CACHE_API"]) if (options.env[name]) bindings[name] = options.env[name]!;
     // The base URL rewritten documents point at, and whether a load balancer's X-Forwarded-* count.
     const publicUrl = options.env.PUBLIC_URL;
     if (publicUrl && !/^https?:\/\/[^/?#@]+(\/[^?#]*)?$/.test(publicUrl)) {

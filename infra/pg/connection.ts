@@ -1,5 +1,6 @@
 import { Client, neonConfig } from "@neondatabase/serverless";
-import { BackendUnavailable } from "../unavailable.ts";
+import { DEFAULT_BACKEND_TIMEOUT_SECONDS, withinTimeout } from "../backend-timeout.ts";
+import { BackendUnavailable, isUnavailable } from "../unavailable.ts";
 
 export interface PgOptions {
   /** postgres://user:pass@host:port/db */
@@ -11,6 +12,8 @@ export interface PgOptions {
   wsProxy?: string;
   /** Needed in Node < 22 or to pass the `ws` package; workerd has a global WebSocket. */
   webSocketConstructor?: unknown;
+  /** Longest wait for the connection or one statement before Postgres counts as unavailable. */
+  timeoutMs?: number;
 }
 
 /**
@@ -29,14 +32,17 @@ export class PgConnection {
   }
 
   async query<Row = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<Row[]> {
+    const timeoutMs = this.#options.timeoutMs ?? DEFAULT_BACKEND_TIMEOUT_SECONDS * 1000;
     try {
-      const client = await this.#connect();
-      this.queries++;
-      const result = await client.query(sql, params);
-      return result.rows as Row[];
+      const run = async () => {
+        const client = await this.#connect();
+        this.queries++;
+        return (await client.query(sql, params)).rows as Row[];
+      };
+      return await withinTimeout("metadata", timeoutMs, run, () => void this.close());
     } catch (error) {
       // Postgres refusing a statement carries its SQLSTATE; a lost or refused connection does not.
-      if (isStatementError(error)) throw error;
+      if (isStatementError(error) || isUnavailable(error)) throw error;
       void this.close();
       throw new BackendUnavailable("metadata", error);
     }

@@ -1,4 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
+import { assertReachable, DEFAULT_BACKEND_TIMEOUT_SECONDS, noteTimeout } from "../backend-timeout.ts";
 import { BackendUnavailable } from "../unavailable.ts";
 import type { StateStore } from "./types.ts";
 
@@ -7,6 +8,8 @@ export interface UpstashOptions {
   url: string;
   /** UPSTASH_REDIS_REST_TOKEN */
   token: string;
+  /** Longest wait for one command (all its retries) before the state store counts as unavailable. */
+  timeoutMs?: number;
 }
 
 /** Keys per MSET: keeps each request well under Upstash's request size limit. */
@@ -43,6 +46,8 @@ export class UpstashStateStore implements StateStore {
       // A down backend must fail within ~0.2 s, not after the client's default 5 retries (~4 s):
       // the request path then serves from the metadata store instead.
       retry: { retries: 2, backoff: (attempt) => 50 * (attempt + 1) },
+      // A fresh deadline per command; a hung endpoint is then an outage, not a request that never ends.
+      signal: () => AbortSignal.timeout(options.timeoutMs ?? DEFAULT_BACKEND_TIMEOUT_SECONDS * 1000),
     });
   }
 
@@ -125,10 +130,12 @@ export class UpstashStateStore implements StateStore {
   }
 
   async #call<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+    assertReachable("state");
     this.#roundTrips++;
     try {
       return await command(this.#redis);
     } catch (error) {
+      if ((error as Error).name === "TimeoutError") noteTimeout("state");
       throw isCommandError(error) ? error : new BackendUnavailable("state", error);
     }
   }

@@ -20,6 +20,8 @@ export interface FaultRow {
   /** Failed answers by status; "cut" = the transfer failed mid-body, "reset" = no answer at all. */
   errors: Record<string, number>;
   upstreamFetches: number;
+  /** How long the row ran. */
+  seconds: number;
   /** The scenario's own expectation, in words, and whether it held. */
   expectation: string;
   held: boolean;
@@ -37,7 +39,7 @@ export interface FaultScale {
   clients: number;
 }
 
-export const TEST_SCALE: FaultScale = { largeFile: 24 * 1024 * 1024, file: 3 * 1024 * 1024, clients: 20 };
+export const TEST_SCALE: FaultScale = { largeFile: 4 * 1024 * 1024, file: 2 * 1024 * 1024, clients: 20 };
 export const BENCH_SCALE: FaultScale = { largeFile: 128 * 1024 * 1024, file: 8 * 1024 * 1024, clients: 20 };
 
 export interface FaultEnv {
@@ -54,7 +56,10 @@ export class Tally {
   correct = 0;
   corrupted = 0;
   stale = 0;
+  /** Complete, correct bodies that came from storage (`X-Artifact-Source: cache`). */
+  fromCache = 0;
   readonly errors: Record<string, number> = {};
+  readonly #started = performance.now();
 
   /** Sends one request and reads its answer to the end. */
   async get(url: string, valid: string[], init?: RequestInit): Promise<Outcome> {
@@ -72,8 +77,9 @@ export class Tally {
     }
     try {
       const { sha256 } = await sha256OfBody(response);
-      if (valid.includes(sha256)) return (this.correct++, "correct");
-      return (this.corrupted++, "corrupted");
+      if (!valid.includes(sha256)) return (this.corrupted++, "corrupted");
+      if (response.headers.get("x-artifact-source") === "cache") this.fromCache++;
+      return (this.correct++, "correct");
     } catch {
       return this.#error("cut");
     }
@@ -89,8 +95,10 @@ export class Tally {
     return outcome;
   }
 
-  row(scenario: string, rest: Pick<FaultRow, "partialKept" | "upstreamFetches" | "expectation" | "held"> & Partial<FaultRow>): FaultRow {
-    return { scenario, sent: this.sent, correct: this.correct, corrupted: this.corrupted, stale: this.stale, errors: { ...this.errors }, ...rest };
+  row(scenario: string, rest: Pick<FaultRow, "partialKept" | "upstreamFetches" | "expectation" | "held"> & Pick<Partial<FaultRow>, "timing">): FaultRow {
+    const seconds = Math.round((performance.now() - this.#started) / 100) / 10;
+    console.error(`faults: ${scenario}: ${seconds}s`);
+    return { scenario, sent: this.sent, correct: this.correct, corrupted: this.corrupted, stale: this.stale, errors: { ...this.errors }, seconds, ...rest };
   }
 }
 

@@ -8,6 +8,7 @@ import { TEST_SCALE, type FaultRow } from "../faults/harness.ts";
  * and prints the table (bench/README.md).
  */
 function expectRows(rows: FaultRow[]): void {
+  for (const row of rows) console.log(`fault row: ${JSON.stringify(row)}`);
   for (const row of rows) {
     const summary = `${row.scenario}: ${JSON.stringify(row)}`;
     expect(row.corrupted, summary).toBe(0);
@@ -18,6 +19,6 @@ function expectRows(rows: FaultRow[]): void {
 
 describe("fault suite", () => {
   for (const group of faultGroups) {
-    it(`survives ${group.name}`, async () => expectRows(await group.run({ scale: TEST_SCALE })));
+    it(`survives ${group.name}`, { timeout: 240_000 }, async () => expectRows(await group.run({ scale: TEST_SCALE })));
   }
 });
