@@ -1,7 +1,7 @@
 import { BackendUnavailable } from "./unavailable.ts";
 
 /** How long one call to Postgres or the state store may take before it counts as unavailable (BACKEND_TIMEOUT_SECONDS). */
-export const DEFAULT_BACKEND_TIMEOUT_SECONDS = 10;
+export const DEFAULT_BACKEND_TIMEOUT_SECONDS = 30;
 /** How long one S3 request may take to answer (S3_REQUEST_TIMEOUT_SECONDS): longer, since an upload part is one request. */
 export const DEFAULT_S3_REQUEST_TIMEOUT_SECONDS = 30;
 

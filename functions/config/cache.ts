@@ -47,10 +47,16 @@ export async function currentConfig(stores: Stores): Promise<ConfigSnapshot> {
     snapshot.checkedAt = now;
     return snapshot;
   }
+  const loaded = await Promise.all([stores.meta.listRemotes(), stores.meta.listConfigs("virtuals")]).catch((error: unknown) => {
+    // Postgres down: the copy this isolate has stays in force (dropping it would refuse every request).
+    if (snapshot && isUnavailable(error)) return null;
+    throw error;
+  });
+  if (loaded === null) return snapshot!;
+  const [rows, virtualRows] = loaded;
   const remotes = new Map<string, RemoteConfig>();
   const locals = new Map<string, LocalConfig>();
   const virtuals = new Map<string, VirtualConfig>();
-  const [rows, virtualRows] = await Promise.all([stores.meta.listRemotes(), stores.meta.listConfigs("virtuals")]);
   for (const row of virtualRows) {
     const parsed = virtualSchema.safeParse(row.config);
     if (parsed.success) virtuals.set(row.name, { name: row.name, ...parsed.data });

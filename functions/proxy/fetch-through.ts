@@ -236,7 +236,8 @@ async function judge(ctx: ProxyContext, job: Job, current: StoredEntry | null, f
   const { status } = fetched.response;
   const upstreamFault = status >= 500 || status === 429;
   if (upstreamFault) noteFailure(ctx, job, `upstream answered ${status}`);
-  else ctx.background.run(upstreamAnswered(ctx.stores.state, job.remote, ctx.observer));
+  // With the state store down there is no breaker to close: nothing to report.
+  else ctx.background.run(upstreamAnswered(ctx.stores.state, job.remote, ctx.observer).catch(ignoreUnavailable));
   // A document may come as 204 with its content in headers (Terraform's X-Terraform-Get).
   if (status === 200 || (status === 204 && job.rewriteBody)) return fetched;
   await fetched.response.body?.cancel();
@@ -460,6 +461,10 @@ async function headUpstream(ctx: ProxyContext, job: Job): Promise<Response> {
     if (!(error instanceof UpstreamError)) throw error;
     return jsonError(error.status, error.code, `${job.remote.name}: ${error.message}`, job.responseHeaders);
   }
+}
+
+function ignoreUnavailable(error: unknown): void {
+  if (!isUnavailable(error)) throw error;
 }
 
 function noteFailure(ctx: ProxyContext, job: Job, reason: string): void {

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import Redis from "ioredis";
+import { CONFIG_VERSION_KEY } from "../../functions/config/cache.ts";
 import { workerdChildren } from "../../bench/runtimes.ts";
 import { startFaultyBackends, type FaultyBackends } from "../support/backends.ts";
 import { eventually, sleep } from "../support/http.ts";
@@ -10,8 +12,8 @@ import { partialEntries, sha256, Tally, type FaultEnv, type FaultRow } from "./h
 const ADMIN_TOKEN = "fault-suite-admin-token";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** How long the Worker waits on a backend that does not answer (BACKEND_TIMEOUT_SECONDS, S3_REQUEST_TIMEOUT_SECONDS). */
-const BACKEND_TIMEOUT_SECONDS = 1;
-const S3_REQUEST_TIMEOUT_SECONDS = 4;
+const BACKEND_TIMEOUT_SECONDS = 3;
+const S3_REQUEST_TIMEOUT_SECONDS = 5;
 const CLIENTS = 5;
 
 interface Rig {
@@ -80,7 +82,18 @@ async function cached(rig: Rig, file: { path: string; valid: string[] }): Promis
   await eventually(async () => {
     const head = await fetch(rig.url(file.path), { method: "HEAD" });
     if (head.headers.get("x-artifact-source") !== "cache") throw new Error(`${file.path} not cached yet`);
-  });
+  }, 30_000);
+}
+
+/** What a config write or an eviction elsewhere does to the version every isolate watches. */
+async function bumpConfigVersion(): Promise<void> {
+  const redis = new Redis("redis://127.0.0.1:6379", { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    await redis.incr(CONFIG_VERSION_KEY);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** The health report's view of one backend. */
@@ -131,7 +144,10 @@ async function metadataDownRow(rig: Rig, env: FaultEnv, fault: TcpFault): Promis
   await rig.backends.postgres.set(fault);
   try {
     await Promise.all([tally.all(CLIENTS, rig.url(warm.path), warm.valid), tally.all(CLIENTS, rig.url(cold.path), cold.valid)]);
-    await sleep(2_500); // past the config's re-check: the remote must still be there
+    // The config's version moves meanwhile (another isolate's eviction, a config write elsewhere):
+    // past the config's re-check the remotes cannot be read again, and must stay as they were.
+    await bumpConfigVersion();
+    await sleep(2_500);
     await tally.get(rig.url(cold.path), cold.valid);
     const coldCached = (await fetch(rig.url(cold.path), { method: "HEAD" })).headers.get("x-artifact-source") === "cache";
     const management = await fetch(`${rig.stack.url}/api/v2/remotes`, { headers: admin });

@@ -116,9 +116,20 @@ export class Origin {
 async function write(res: ServerResponse, body: Buffer, bytesPerSecond?: number): Promise<void> {
   const step = bytesPerSecond ? 64 * 1024 : 1 << 20;
   for (let offset = 0; offset < body.length && !res.destroyed; offset += step) {
-    if (!res.write(body.subarray(offset, offset + step))) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+    if (!res.write(body.subarray(offset, offset + step))) await drained(res);
     if (bytesPerSecond) await new Promise((resolve) => setTimeout(resolve, (step / bytesPerSecond) * 1000));
   }
+}
+
+/** Until the response can take more, or its client is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done).off("close", done);
+      resolve();
+    };
+    res.on("drain", done).on("close", done);
+  });
 }
 
 function decodePath(path: string): string {
