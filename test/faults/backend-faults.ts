@@ -85,6 +85,15 @@ async function cached(rig: Rig, file: { path: string; valid: string[] }): Promis
   }, 30_000);
 }
 
+/** Lifts a fault and waits until the health report has the backend up again (clients reconnect with a backoff). */
+async function restored(rig: Rig, prefix: string, lift: () => unknown): Promise<void> {
+  await lift();
+  await eventually(async () => {
+    const { backend } = await backendStatus(rig, prefix);
+    if (backend !== "up") throw new Error(`${prefix} still ${backend} after its fault was lifted`);
+  }, 30_000);
+}
+
 /** What a config write or an eviction elsewhere does to the version every isolate watches. */
 async function bumpConfigVersion(): Promise<void> {
   const redis = new Redis("redis://127.0.0.1:6379", { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -118,7 +127,7 @@ async function stateDownRow(rig: Rig, env: FaultEnv, fault: TcpFault): Promise<F
     await Promise.all([tally.all(CLIENTS, rig.url(warm.path), warm.valid), tally.all(CLIENTS, rig.url(cold.path), cold.valid)]);
     const health = await backendStatus(rig, "state:");
     const upstreamFetches = rig.origin.requests.length - before;
-    await rig.backends.redis.set("pass");
+    await restored(rig, "state:", () => rig.backends.redis.set("pass"));
     return tally.row(`Redis down (${fault === "refuse" ? "connection refused" : "stalled"})`, {
       partialKept: await partialEntries([warm, cold].map((f) => ({ url: rig.url(f.path), valid: f.valid }))),
       upstreamFetches,
@@ -154,7 +163,7 @@ async function metadataDownRow(rig: Rig, env: FaultEnv, fault: TcpFault): Promis
     const managementError = ((await management.json()) as { error?: { code?: string } }).error?.code;
     const health = await backendStatus(rig, "metadata:");
     const upstreamFetches = rig.origin.requests.length - before;
-    await rig.backends.postgres.set("pass");
+    await restored(rig, "metadata:", () => rig.backends.postgres.set("pass"));
     let recorded = false;
     await eventually(async () => {
       // The next record that succeeds takes the waiting ones with it (once Postgres is taken for up again).
@@ -198,7 +207,7 @@ async function blobsFailingRow(rig: Rig, env: FaultEnv, fault: { kind: "error"; 
     await tally.get(rig.url(cold.path), cold.valid);
     const health = await backendStatus(rig, "blob:");
     const upstreamFetches = rig.origin.requests.length - before;
-    rig.backends.s3.fault = null;
+    await restored(rig, "blob:", () => (rig.backends.s3.fault = null));
     return tally.row(`S3 ${fault.kind === "error" ? `${fault.status}s` : "timeouts"}`, {
       partialKept: await partialEntries([warm, cold].map((f) => ({ url: rig.url(f.path), valid: f.valid }))),
       upstreamFetches,
