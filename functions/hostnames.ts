@@ -8,11 +8,15 @@ import type { RepositoryConfig } from "./config/schema.ts";
  * A local's root is its top folder listing; a remote's (and a virtual's) root stays the proxy's info page.
  * A docker virtual is served under `/v2/{virtual}/…` like a docker remote.
  */
+/** Where docker clients get the Bearer token the registry challenge sends them to (routes/docker.ts); every host serves it. */
+export const REGISTRY_TOKEN_PATH = "/v2/token";
+
 export function canonicalPath(repository: Pick<RepositoryConfig, "name" | "package"> & { type?: "remote" | "local" | "virtual" }, pathname: string, options: { ui?: boolean } = {}): string | null {
   if (pathname === "/health" || pathname.startsWith("/api/v2/")) return null;
   if (options.ui && (pathname === "/ui" || pathname.startsWith("/ui/"))) return null;
   if (repository.package === "docker") {
-    return pathname.startsWith("/v2/") && pathname !== "/v2/" ? `/v2/${repository.name}/${pathname.slice("/v2/".length)}` : null;
+    const onRepository = pathname.startsWith("/v2/") && pathname !== "/v2/" && pathname !== REGISTRY_TOKEN_PATH;
+    return onRepository ? `/v2/${repository.name}/${pathname.slice("/v2/".length)}` : null;
   }
   if (repository.type === "local") return `/api/v1/local/${repository.name}${pathname}`;
   if (repository.type === "virtual") return pathname === "/" ? null : `/api/v1/virtual/${repository.name}${pathname}`;

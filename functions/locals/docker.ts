@@ -198,9 +198,15 @@ async function receiveChunk(ctx: Push, session: UploadSession, request: Request)
   const chunk: UploadChunk = { key: blob.key, sha256: blob.sha256, size: blob.size };
   const appended = await ctx.stores.locals.appendUploadChunk(ctx.local.name, session.id, session.size, chunk);
   if (appended) return { session: appended };
+  const now = await ctx.stores.locals.getUploadSession(ctx.local.name, session.id);
+  if (now && now.size === session.size) {
+    // Still where this chunk starts: nobody else appended, so the chunk belongs here (seen once under heavy load, cause unknown).
+    console.error(`upload ${session.id}: appending at ${session.size} matched no row although the session is there; appending again`);
+    const again = await ctx.stores.locals.appendUploadChunk(ctx.local.name, session.id, session.size, chunk);
+    if (again) return { session: again };
+  }
   // Another request wrote to this session meanwhile (or ended it): this chunk belongs nowhere.
   await ctx.stores.blobs.delete(blob.key).catch(() => {});
-  const now = await ctx.stores.locals.getUploadSession(ctx.local.name, session.id);
   return { response: now ? rangeInvalid(ctx, now) : unknownSession(ctx, session.id) };
 }
 

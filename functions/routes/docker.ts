@@ -16,11 +16,11 @@ import {
 } from "../../providers/docker.ts";
 import { requestKey } from "../../providers/query.ts";
 import type { AppEnv } from "../context.ts";
-import { mayReadRemote } from "../auth.ts";
+import { managementAccess, mayReadRemote, presentedToken } from "../auth.ts";
 import { currentConfig, currentRemotes } from "../config/cache.ts";
-import { repositoryForHost } from "../hostnames.ts";
+import { REGISTRY_TOKEN_PATH, repositoryForHost } from "../hostnames.ts";
 import { dockerLocal } from "../locals/docker.ts";
-import { proxyBase, requestHost } from "../proxy/proxy-base.ts";
+import { clientOrigin, proxyBase, requestHost } from "../proxy/proxy-base.ts";
 import { countRead } from "./local.ts";
 import { registryUpstream } from "../docker/registry-auth.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
@@ -40,19 +40,44 @@ const API_VERSION = { "docker-distribution-api-version": "registry/2.0" };
 
 /**
  * The version check every client makes first, at the host root. Clients learn from it whether and
- * how to authenticate, for every later request (skopeo, docker and containerd send credentials only
- * after a challenge here), so while a docker local exists, a request without credentials gets a
- * Basic challenge; clients without credentials go on anonymously, as with any registry.
+ * how to authenticate for every later request (docker, containerd and skopeo send credentials
+ * only after a challenge here), so while a docker local exists, a request without credentials gets
+ * a Bearer challenge, as Docker Hub's: the client fetches a token from REGISTRY_TOKEN_PATH, with its
+ * credentials if it has any, and anonymously otherwise (docker refuses to go on after a Basic
+ * challenge without credentials, which would break anonymous pulls of the remotes).
  */
 dockerRoutes.on(["GET", "HEAD"], ["/v2", "/v2/"], async (c) => {
   const { locals } = await currentConfig(c.var.stores);
   const pushable = [...locals.values()].some((local) => local.package === "docker");
   if (pushable && !c.req.header("authorization")) {
-    const challenge = registryResponse(401, "UNAUTHORIZED", "log in to push to this proxy's registries (anonymous pulls need no credentials)");
-    challenge.headers.set("www-authenticate", 'Basic realm="artifactapi"');
+    const challenge = registryResponse(401, "UNAUTHORIZED", "authenticate with a token from the realm (anonymous pulls get one without credentials)");
+    const realm = `${clientOrigin(c.req.raw, c.env).origin}${REGISTRY_TOKEN_PATH}`;
+    challenge.headers.set("www-authenticate", `Bearer realm="${realm}",service="artifactapi"`);
     return challenge;
   }
   return c.json({}, 200, API_VERSION);
+});
+
+/** Tokens live as long as this says; clients ask again after (the token is the credential itself, it does not expire). */
+const TOKEN_SECONDS = 3600;
+
+/**
+ * The token realm: the token is the credential the client presented (a write, read or management
+ * token, as the Basic password), so the registry routes check it as they check any token; a client
+ * without credentials gets an anonymous one that no repository accepts for more than public reads.
+ * Credentials that no docker repository of this proxy knows are refused, so `docker login` fails.
+ */
+dockerRoutes.on(["GET", "POST"], REGISTRY_TOKEN_PATH, async (c) => {
+  const presented = presentedToken(c.req.raw);
+  let token = "anonymous";
+  if (presented !== null) {
+    const { locals, remotes } = await currentConfig(c.var.stores);
+    const registries = [...locals.values(), ...remotes.values()].filter((repository) => repository.package === "docker");
+    const known = registries.some((repository) => mayReadRemote({ ...repository, private: true }, c.env, c.req.raw)) || managementAccess(c.env, c.req.raw) !== null;
+    if (!known) return registryResponse(401, "UNAUTHORIZED", "these credentials are not a token of any registry on this proxy");
+    token = presented;
+  }
+  return c.json({ token, access_token: token, expires_in: TOKEN_SECONDS, issued_at: new Date().toISOString() }, 200, { "cache-control": "no-store" });
 });
 
 /** Docker locals: the registry's push and pull API (functions/locals/docker.ts); every other name goes on to the remotes. */

@@ -50,11 +50,26 @@ describe("docker local registries: the push protocol", () => {
     await services?.destroy();
   });
 
-  it("challenges at /v2/ so that clients send their credentials, and refuses writes without a write token", async () => {
+  it("challenges at /v2/ with a token realm that hands out the credentials as a token, anonymous ones too", async () => {
     const ping = await fetch(`${stack.url}/v2/`);
     expect(ping.status).toBe(401);
-    expect(ping.headers.get("www-authenticate")).toMatch(/^Basic realm=/);
-    expect((await fetch(`${stack.url}/v2/`, { headers: { authorization: `Basic ${btoa(`ci:${writer}`)}` } })).status).toBe(200);
+    const realm = /^Bearer realm="([^"]+)",service="artifactapi"$/.exec(ping.headers.get("www-authenticate")!)?.[1];
+    expect(realm).toBe(`${stack.url}/v2/token`);
+    const scope = "?service=artifactapi&scope=repository:app:push,pull";
+    const anonymous = await json(await fetch(`${realm}${scope}`));
+    expect(anonymous).toMatchObject({ token: "anonymous", expires_in: expect.any(Number) });
+    const basic = (password: string) => ({ headers: { authorization: `Basic ${btoa(`ci:${password}`)}` } });
+    expect((await json(await fetch(`${realm}${scope}`, basic(writer)))).token).toBe(writer);
+    expect((await json(await fetch(`${realm}${scope}`, basic(reader)))).token).toBe(reader);
+    const wrong = await fetch(`${realm}${scope}`, basic("not-a-token"));
+    expect([wrong.status, await errorCodes(wrong)]).toEqual([401, ["UNAUTHORIZED"]]);
+    // With the token, the ping answers and an anonymous token still reads public repositories.
+    expect((await fetch(`${stack.url}/v2/`, { headers: { authorization: `Bearer ${writer}` } })).status).toBe(200);
+    expect((await fetch(v2("app/tags/list"), { headers: { authorization: "Bearer anonymous" } })).status).toBe(404);
+  });
+
+  it("refuses writes without a write token: 401 without one (or an anonymous one), 403 with a read token", async () => {
+    expect((await fetch(v2("app/blobs/uploads/"), { method: "POST", headers: { authorization: "Bearer anonymous" } })).status).toBe(401);
 
     const anonymous = await fetch(v2("app/blobs/uploads/"), { method: "POST" });
     expect([anonymous.status, await errorCodes(anonymous)]).toEqual([401, ["UNAUTHORIZED"]]);
