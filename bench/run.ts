@@ -33,8 +33,8 @@ import {
 import { fmt, Table } from "./table.ts";
 import { uploadBench } from "./uploads.ts";
 
-/** Tables the stats recorder writes in its batched flush; anything else would be the hit path itself. */
-const STATS_TABLES = new Set(["usage_minutes", "artifact_usage_hours", "artifacts", "events"]);
+/** Tables the stats recorder writes in its batched flush (local_files: a local's file hits, one UPDATE with the artifacts'); anything else would be the hit path itself. */
+const STATS_TABLES = new Set(["usage_minutes", "artifact_usage_hours", "artifacts", "local_files", "events"]);
 
 const MiB = 1 << 20;
 const FILES = { small: "small.bin", large: "large.bin", huge: "huge.bin" } as const;
