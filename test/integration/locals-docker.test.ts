@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { request, type IncomingHttpHeaders } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cutUpload, eventually, json, sha256 } from "../support/http.ts";
 import { ServicesStack } from "../support/services-stack.ts";
@@ -18,10 +19,15 @@ describe("docker local registries: the push protocol", () => {
   const reader = randomBytes(16).toString("hex");
   const writer = randomBytes(16).toString("hex");
   const name = uniqueName("registry");
+  const closed = uniqueName("closed");
+  const mappedHost = `${name}.registry.example.test`;
   let services: ServicesStack;
   let stack: TestStack;
 
-  const remotes = () => ({ [name]: { type: "local", package: "docker", write_tokens: [`ci:${writer}`], read_tokens: [reader], max_upload_size: 64 * 1024 * 1024 } });
+  const remotes = () => ({
+    [name]: { type: "local", package: "docker", write_tokens: [`ci:${writer}`], read_tokens: [reader], max_upload_size: 64 * 1024 * 1024, hostnames: [mappedHost] },
+    [closed]: { type: "local", package: "docker", private: true, write_tokens: [writer], read_tokens: [reader] },
+  });
   const v2 = (path: string) => `${stack.url}/v2/${name}/${path}`;
   const push = (path: string, init: RequestInit = {}) => fetch(path.startsWith("http") ? path : v2(path), { ...init, headers: { authorization: `Bearer ${writer}`, ...init.headers } });
   const errorCodes = async (response: Response) => ((await json(response)).errors as { code: string }[]).map((error) => error.code);
@@ -220,6 +226,24 @@ describe("docker local registries: the push protocol", () => {
     expect(await errorCodes(await push(session.href, { method: "GET" }))).toEqual(["BLOB_UPLOAD_UNKNOWN"]);
   });
 
+  it("serves a private registry to its tokens only, and a mapped hostname at its /v2/ with links for that host", async () => {
+    const digest = digestOf("private bytes");
+    expect((await fetch(`${stack.url}/v2/${closed}/app/blobs/uploads/?digest=${digest}`, { method: "POST", body: "private bytes", headers: { authorization: `Bearer ${writer}` } })).status).toBe(201);
+    const anonymous = await fetch(`${stack.url}/v2/${closed}/app/blobs/${digest}`);
+    expect([anonymous.status, await errorCodes(anonymous)]).toEqual([401, ["UNAUTHORIZED"]]);
+    expect((await fetch(`${stack.url}/v2/${closed}/app/blobs/${digest}`, { headers: { authorization: "Bearer anonymous" } })).status).toBe(401);
+    expect(await (await fetch(`${stack.url}/v2/${closed}/app/blobs/${digest}`, { headers: { authorization: `Bearer ${reader}` } })).text()).toBe("private bytes");
+
+    const port = new URL(stack.url).port;
+    const started = await hostRequest(port, mappedHost, "POST", "/v2/mapped/blobs/uploads/", writer);
+    expect(started.status).toBe(202);
+    const location = new URL(started.headers.location as string);
+    expect(`${location.host}${location.pathname}`).toMatch(new RegExp(`^${mappedHost.replace(/\./g, "\\.")}/v2/mapped/blobs/uploads/[0-9a-f-]{36}$`));
+    const done = await hostRequest(port, mappedHost, "PUT", `${location.pathname}?digest=${digestOf("mapped")}`, writer, "mapped");
+    expect([done.status, done.headers.location]).toEqual([201, `http://${mappedHost}/v2/mapped/blobs/${digestOf("mapped")}`]);
+    expect(await (await fetch(v2(`mapped/blobs/${digestOf("mapped")}`))).text()).toBe("mapped");
+  });
+
   it("loses nothing when Redis is flushed and the proxy restarts: manifests, tags and blobs come back from Postgres", async () => {
     const layer = randomBytes(9 * 1024 * 1024);
     const config = randomBytes(300);
@@ -233,3 +257,15 @@ describe("docker local registries: the push protocol", () => {
     expect(await json(await fetch(v2("durable/tags/list")))).toEqual({ name: "durable", tags: ["1"] });
   });
 });
+
+/** A request with the Host header a client of a mapped hostname sends (fetch cannot set it). */
+function hostRequest(port: string, host: string, method: string, path: string, token: string, body = ""): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const sent = request({ host: "127.0.0.1", port, method, path, headers: { host, authorization: `Bearer ${token}`, "content-length": Buffer.byteLength(body) } }, (response) => {
+      response.resume();
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers }));
+    });
+    sent.on("error", reject);
+    sent.end(body);
+  });
+}
