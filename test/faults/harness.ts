@@ -40,7 +40,7 @@ export interface FaultScale {
 }
 
 export const TEST_SCALE: FaultScale = { largeFile: 4 * 1024 * 1024, file: 2 * 1024 * 1024, clients: 20 };
-export const BENCH_SCALE: FaultScale = { largeFile: 64 * 1024 * 1024, file: 8 * 1024 * 1024, clients: 20 };
+export const BENCH_SCALE: FaultScale = { largeFile: 32 * 1024 * 1024, file: 8 * 1024 * 1024, clients: 20 };
 
 export interface FaultEnv {
   scale: FaultScale;

@@ -37,7 +37,7 @@ export async function originFaultRows(env: FaultEnv): Promise<FaultRow[]> {
     const brokenBody = (row: string, path: string, fault: Omit<OriginFile, "body">) => brokenThenFixed(origin, env.scale.file, url(row, path), `/${path}`, fault);
     return [
       await brokenBody(names.cut, "cut/file.bin", { breakMidBody: true }).then((r) => r("upstream cut mid-body", fetches(origin, "/cut/"))),
-      await brokenBody(names.stall, "stall/file.bin", { stallMidBodyMs: 2_500 }).then((r) => r("upstream stalls mid-body", fetches(origin, "/stall/"))),
+      await brokenBody(names.stall, "stall/file.bin", { stallMidBodyMs: 5_000 }).then((r) => r("upstream stalls mid-body", fetches(origin, "/stall/"))),
       await stormRow(stormy, (path) => url(names.storm, path)),
       await rateLimitedRow(origin, url(names.limited, "limited/file.bin")),
       await headerTimeoutRow(origin, (path) => url(names.slow, path)),
