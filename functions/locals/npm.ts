@@ -127,7 +127,7 @@ async function publish(ctx: LocalRequest, name: string, request: PublishRequest,
   const { local, stores } = ctx;
   const { version } = request;
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(request.tarballBase64)) return npmError(400, `${name}@${version}: the attachment's data is not base64`);
-  const bytes = new Uint8Array(Buffer.from(request.tarballBase64, "base64"));
+  const bytes = Buffer.from(request.tarballBase64, "base64");
   if (bytes.byteLength > local.max_upload_size) return npmError(413, `${local.name}: tarballs are limited to ${local.max_upload_size} bytes (max_upload_size)`);
   const digests = await digestsOf(bytes);
   const mismatch = tarballMismatch(request.declared, bytes.byteLength, digests);
@@ -175,15 +175,17 @@ const MAX_PACKAGE_JSON = 4 * 1024 * 1024;
 
 /** Why the tarball is not the package it is published as (not a gzipped tar, no package.json, another name or version); null when it is. */
 async function tarballProblem(bytes: Uint8Array, name: string, version: string): Promise<string | null> {
+  // One copy of the bytes, read twice: the tarball is held in memory already.
+  const archive = new Blob([bytes]);
   let member;
   try {
-    member = await findInTarGz(new Blob([bytes]).stream(), (path) => /^[^/]+\/package\.json$/.test(path), MAX_PACKAGE_JSON);
+    member = await findInTarGz(archive.stream(), (path) => /^[^/]+\/package\.json$/.test(path), MAX_PACKAGE_JSON);
   } catch (error) {
     if (error instanceof ArchiveError) return `the tarball is not a gzipped tar archive (${error.message})`;
     throw error;
   }
   if (!member) return "the tarball has no package.json at its top";
-  const damaged = await gunzipsWhole(new Blob([bytes]).stream());
+  const damaged = await gunzipsWhole(archive.stream());
   if (damaged) return `the tarball is not whole: ${damaged}`;
   let manifest: Json;
   try {

@@ -21,12 +21,16 @@ describe("pypi local repositories with twine and pip", () => {
   const writer = randomBytes(16).toString("hex");
   const reader = randomBytes(16).toString("hex");
   const local = uniqueName("team-pypi");
+  const tiny = uniqueName("tiny-pypi");
   let backends: OwnBackends;
   let stack: TestStack;
   let work: string;
 
   const base = () => `${stack.url}/api/v1/local/${local}`;
-  const remotes = () => ({ [local]: { type: "local", package: "pypi", write_tokens: [`ci-bot:${writer}`], read_tokens: [reader] } });
+  const remotes = () => ({
+    [local]: { type: "local", package: "pypi", write_tokens: [`ci-bot:${writer}`], read_tokens: [reader] },
+    [tiny]: { type: "local", package: "pypi", write_tokens: [writer], max_upload_size: 512 },
+  });
   const dist = (file: string) => join(work, file);
   const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
   const api = (path: string) => fetch(`${stack.url}/api/v2${path}`, { headers: { authorization: `Bearer ${admin}` } });
@@ -46,9 +50,9 @@ describe("pypi local repositories with twine and pip", () => {
     return run("python3", ["-m", "pip", ...args, "--no-cache-dir", "--no-input", "--index-url", `${base()}/simple/`], { env, timeout: 90_000 });
   };
   /** The legacy upload API called as a script would, with curl (twine checks archives itself and would not send a broken one). */
-  const curlUpload = async (file: string, fields: Record<string, string>, token = writer) => {
+  const curlUpload = async (file: string, fields: Record<string, string>, token = writer, url = `${base()}/`) => {
     const form = Object.entries({ ":action": "file_upload", protocol_version: "1", ...fields }).flatMap(([name, value]) => ["-F", `${name}=${value}`]);
-    const { stdout } = await run("curl", ["-sS", "-w", "\n%{http_code}", "-u", `__token__:${token}`, ...form, "-F", `content=@${file}`, `${base()}/`]);
+    const { stdout } = await run("curl", ["-sS", "-w", "\n%{http_code}", "-u", `__token__:${token}`, ...form, "-F", `content=@${file}`, url]);
     const cut = stdout.lastIndexOf("\n");
     return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
   };
@@ -125,6 +129,11 @@ describe("pypi local repositories with twine and pip", () => {
     expect((await curlUpload(renamed, {})).status).toBe(400);
     expect((await fetch(`${base()}/simple/broken-lib/`)).status).toBe(404);
     expect((await fetch(`${base()}/simple/nometa-lib/`)).status).toBe(404);
+
+    // Over max_upload_size: 413, announced or not.
+    const tooLarge = await curlUpload(dist("team_app-2.0.0-py3-none-any.whl"), { name: "team-app", version: "2.0.0" }, writer, `${stack.url}/api/v1/local/${tiny}/`);
+    expect([tooLarge.status, JSON.parse(tooLarge.body).error.code]).toEqual([413, "BODY_TOO_LARGE"]);
+    expect((await fetch(`${stack.url}/api/v1/local/${tiny}/simple/team-app/`)).status).toBe(404);
   });
 
   it("needs a write token, checked before the body is read: 401 without one, 403 with a read token", async () => {
