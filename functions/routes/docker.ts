@@ -1,20 +1,5 @@
 import { Hono } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { decide } from "../../providers/access.ts";
-import {
-  docker,
-  isBannedTag,
-  MANIFEST_ACCEPT,
-  parseRegistryPath,
-  pullScope,
-  registryError,
-  unknownCode,
-  upstreamPath,
-  upstreamRepository,
-  type RegistryErrorCode,
-  type RegistryPath,
-} from "../../providers/docker.ts";
-import { requestKey } from "../../providers/query.ts";
+import { parseRegistryPath } from "../../providers/docker.ts";
 import type { AppEnv } from "../context.ts";
 import { managementAccess, mayReadRemote, presentedToken } from "../auth.ts";
 import { currentConfig, currentRemotes } from "../config/cache.ts";
@@ -22,11 +7,8 @@ import { REGISTRY_TOKEN_PATH, repositoryForHost } from "../hostnames.ts";
 import { dockerLocal } from "../locals/docker.ts";
 import { clientOrigin, proxyBase, requestHost } from "../proxy/proxy-base.ts";
 import { countRead } from "./local.ts";
-import { registryUpstream } from "../docker/registry-auth.ts";
-import { fetchThrough } from "../proxy/fetch-through.ts";
-import type { IndexEntry } from "../proxy/index-entry.ts";
-import type { FetchPlan } from "../proxy/plan.ts";
-import { upstreamUrl, type Upstream } from "../proxy/upstream.ts";
+import { API_VERSION, registryAnswer, registryResponse, serveDockerRemote } from "../docker/remote.ts";
+import { serveDockerVirtual, writeToDockerVirtual } from "../virtuals/docker.ts";
 import { proxyContext } from "../context.ts";
 
 /**
@@ -36,7 +18,6 @@ import { proxyContext } from "../context.ts";
  */
 export const dockerRoutes = new Hono<AppEnv>();
 
-const API_VERSION = { "docker-distribution-api-version": "registry/2.0" };
 
 /**
  * The version check every client makes first, at the host root. Clients learn from it whether and
@@ -95,96 +76,34 @@ dockerRoutes.on(["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"], "/v2/:name/*"
   return response;
 });
 
+/** Docker virtuals: tags/list merged, manifests and blobs from the first member that has them (functions/virtuals/docker.ts). */
+dockerRoutes.on(["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"], "/v2/:name/*", async (c, next) => {
+  const name = c.req.param("name");
+  const config = await currentConfig(c.var.stores);
+  const virtual = config.virtuals.get(name);
+  if (virtual?.package !== "docker") return next();
+  const url = new URL(c.req.url);
+  const path = url.pathname.slice(`/v2/${name}/`.length);
+  if (c.req.method !== "GET" && c.req.method !== "HEAD") return writeToDockerVirtual(proxyContext(c), virtual, config, c.req.raw, path);
+  if (!mayReadRemote(virtual, c.env, c.req.raw)) return registryChallenge(virtual.name, "registry");
+  const parsed = parseRegistryPath(path);
+  if (!parsed) return registryResponse(404, "NAME_INVALID", "not a registry v2 path (repository names are lowercase)");
+  return registryAnswer(await serveDockerVirtual(proxyContext(c), virtual, config, c.req.raw, path, `${name}/${parsed.repository}`), parsed);
+});
+
 dockerRoutes.on(["GET", "HEAD"], "/v2/:remote/*", async (c) => {
   const name = c.req.param("remote");
   const remote = (await currentRemotes(c.var.stores)).get(name);
   if (remote?.package !== "docker") return registryResponse(404, "NAME_UNKNOWN", `no docker remote named '${name}'`);
-  if (!mayReadRemote(remote, c.env, c.req.raw)) {
-    // docker login / skopeo --creds answer a Basic challenge with the read token as password.
-    const challenge = registryResponse(401, "UNAUTHORIZED", `${remote.name}: this registry is private; log in with one of its read tokens`);
-    challenge.headers.set("www-authenticate", `Basic realm="artifactapi ${remote.name}"`);
-    return challenge;
-  }
-
+  if (!mayReadRemote(remote, c.env, c.req.raw)) return registryChallenge(remote.name, "registry");
   const url = new URL(c.req.url);
-  const path = url.pathname.slice(`/v2/${name}/`.length);
-  const parsed = parseRegistryPath(path);
-  if (!parsed) return registryResponse(404, "NAME_INVALID", "not a registry v2 path (repository names are lowercase)");
-  const decision = decide(remote, docker, path);
-  if (decision.kind === "denied") return registryResponse(403, "DENIED", `${remote.name}: ${decision.reason}`);
-  if (parsed.kind === "manifest" && isBannedTag(remote, parsed)) {
-    return registryResponse(403, "DENIED", `${remote.name}: the tag '${parsed.reference}' is banned on this remote`);
-  }
-
-  const { cacheKey, search } = requestKey(docker, path, null, url.search);
-  const registry = registryUpstream(remote, c.env, c.var.stores.state, {
-    url: upstreamUrl(remote, upstreamPath(remote.base_url, parsed), search),
-    scope: pullScope(upstreamRepository(remote.base_url, parsed.repository)),
-    accept: parsed.kind === "manifest" ? MANIFEST_ACCEPT : "application/json",
-  });
-  const plan: FetchPlan = {
-    remote,
-    request: c.req.raw,
-    cacheKey,
-    kind: decision.kind,
-    path,
-    upstream: parsed.kind === "manifest" && !parsed.digest ? withTagCheck(registry) : registry,
-    verify: parsed.kind === "tags" ? undefined : (parsed.digest ?? undefined),
-    disposition: "none",
-    responseHeaders: API_VERSION,
-    replayHeaders: ["docker-content-digest"],
-  };
-  return registryAnswer(await fetchThrough(proxyContext(c), plan), parsed);
+  return serveDockerRemote(proxyContext(c), remote, c.req.raw, url.pathname.slice(`/v2/${name}/`.length), url.search);
 });
 
-/** A tag is revalidated with one HEAD (registries do not count it against rate limits): still the stored manifest? */
-function withTagCheck(registry: Upstream): Upstream {
-  return {
-    ...registry,
-    async revalidate(entry: IndexEntry) {
-      const response = await registry.fetch({ method: "HEAD" });
-      await response.body?.cancel();
-      return response.status === 200 && response.headers.get("docker-content-digest") === `sha256:${entry.sha256}`;
-    },
-  };
+/** docker login / skopeo --creds answer a Basic challenge with the read token as password. */
+function registryChallenge(name: string, kind: string): Response {
+  const challenge = registryResponse(401, "UNAUTHORIZED", `${name}: this ${kind} is private; log in with one of its read tokens`);
+  challenge.headers.set("www-authenticate", `Basic realm="artifactapi ${name}"`);
+  return challenge;
 }
 
-/** Digest-addressed answers always name their digest; errors become the registry's error format. */
-async function registryAnswer(response: Response, parsed: RegistryPath): Promise<Response> {
-  if (response.status < 400) {
-    if (parsed.kind !== "tags" && parsed.digest && !response.headers.has("docker-content-digest")) {
-      const headers = new Headers(response.headers);
-      headers.set("docker-content-digest", parsed.reference);
-      return new Response(response.body, { status: response.status, headers, encodeBody: "manual" });
-    }
-    return response;
-  }
-  const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string }; errors?: unknown[] } | null;
-  const headers = new Headers(response.headers);
-  headers.delete("content-length");
-  // Already in the registry's format (the fill coordinator runs this route too): as it is.
-  if (Array.isArray(body?.errors)) return Response.json(body, { status: response.status, headers });
-  const message = body?.error?.message ?? `the proxy answered ${response.status}`;
-  const code = registryCode(body?.error?.code, parsed);
-  return Response.json(registryError(code, message), { status: response.status, headers });
-}
-
-/** fetch-through's error codes in the distribution spec's vocabulary. */
-function registryCode(proxyCode: string | undefined, parsed: RegistryPath): RegistryErrorCode {
-  switch (proxyCode) {
-    case "NOT_FOUND":
-      return unknownCode(parsed);
-    case "DIGEST_MISMATCH":
-      return "DIGEST_INVALID";
-    case "UPSTREAM_RATE_LIMITED":
-      return "TOOMANYREQUESTS";
-    case "UPSTREAM_DENIED":
-      return "DENIED";
-    default:
-      return "UNAVAILABLE";
-  }
-}
-
-function registryResponse(status: ContentfulStatusCode, code: RegistryErrorCode, message: string): Response {
-  return Response.json(registryError(code, message), { status, headers: API_VERSION });
-}

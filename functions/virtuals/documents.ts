@@ -9,6 +9,8 @@ import { parseIndexPage, pypiCacheKey } from "../../providers/pypi.ts";
  */
 export type DocumentMerge = {
   contentType: string;
+  /** Added to the answer (docker's API version header). */
+  responseHeaders?: Record<string, string>;
   /**
    * Whether the document is one name a local member can own (dependency confusion): then, while
    * a local member is failing, remote members cannot complete the answer.

@@ -6,6 +6,8 @@ import { isLocal, type RepositoryConfig } from "../config/schema.ts";
 import type { VirtualConfig } from "../config/virtual.ts";
 import type { ProxyContext } from "../context.ts";
 import { jsonError } from "../errors.ts";
+import { serveDockerRemote } from "../docker/remote.ts";
+import { dockerLocal } from "../locals/docker.ts";
 import { localTypes } from "../locals/index.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
 import { planRemotePath, type RemotePath } from "../proxy/plan.ts";
@@ -48,7 +50,12 @@ export function membersFor(virtual: VirtualConfig, members: VirtualMember[], pat
 
 /** The member's own absolute URL on the proxy, as a client of the virtual's request would reach it: what its documents link under. */
 export function memberBase(request: Request, member: VirtualMember, ctx: ProxyContext): string {
-  return proxyBase(request, member.config, member.member.kind === "local" ? LOCAL_PREFIX : REMOTE_PREFIX, ctx.env).url;
+  return proxyBase(request, member.config, memberPrefix(member), ctx.env).url;
+}
+
+/** Where the member is served: registries under /v2/, other locals and remotes under their API prefix. */
+function memberPrefix(member: VirtualMember): string {
+  return member.config.package === "docker" ? "/v2" : member.member.kind === "local" ? LOCAL_PREFIX : REMOTE_PREFIX;
 }
 
 /**
@@ -56,13 +63,18 @@ export function memberBase(request: Request, member: VirtualMember, ctx: ProxyCo
  * `headers` are the request's (Accept for a document's variant; Range and conditionals for a file).
  */
 export async function askMember(ctx: ProxyContext, request: Request, member: VirtualMember, path: RemotePath, method: "GET" | "HEAD", headers: Headers): Promise<Response> {
-  const prefix = member.member.kind === "local" ? LOCAL_PREFIX : REMOTE_PREFIX;
+  const prefix = memberPrefix(member);
   const url = new URL(request.url);
   url.pathname = `${prefix}/${member.member.name}/${path.raw}`;
   url.search = path.search;
   const memberRequest = new Request(url, { method, headers });
   const base = proxyBase(request, member.config, prefix, ctx.env);
   const repository = member.config;
+  if (repository.package === "docker") {
+    return isLocal(repository)
+      ? dockerLocal.handle({ ...ctx, local: repository, request: memberRequest, path: path.raw, baseUrl: base.url })
+      : serveDockerRemote(ctx, repository, memberRequest, path.raw, path.search);
+  }
   if (isLocal(repository)) {
     const type = localTypes[repository.package];
     if (!type) return jsonError(501, "NOT_IMPLEMENTED", `${repository.name}: locals of package '${repository.package}' are not served by this version yet`);

@@ -8,8 +8,8 @@ import { jsonError } from "../errors.ts";
 import { localTypes } from "../locals/index.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
 import type { FetchPlan, RemotePath } from "../proxy/plan.ts";
-import { proxyBase } from "../proxy/proxy-base.ts";
-import { documentMerge } from "./documents.ts";
+import { proxyBase, type ProxyBase } from "../proxy/proxy-base.ts";
+import { documentMerge, type DocumentMerge } from "./documents.ts";
 import { routedMember } from "./file-routes.ts";
 import { askMember, LOCAL_PREFIX, membersFor, virtualMembers, type VirtualMember } from "./members.ts";
 import { mergedDocument } from "./merged-upstream.ts";
@@ -27,31 +27,36 @@ export async function serveVirtual(ctx: ProxyContext, virtual: VirtualConfig, co
   const members = membersFor(virtual, all, path.decoded);
   if (members instanceof Response) return members;
   const merge = documentMerge(virtual.package, path.decoded, request.headers.get("accept"));
-  if (merge) {
-    const base = proxyBase(request, virtual, prefix, ctx.env);
-    const document = mergedDocument({
-      ctx,
-      virtual: virtual.name,
-      request,
-      members,
-      path,
-      merge,
-      mergeContext: { virtualBase: base.url, path: path.raw, mergeLocalsWithRemotes: virtual.merge_locals_with_remotes },
-    });
-    const key = requestKey(providers[virtual.package]!, path.decoded, request.headers.get("accept"), path.search);
-    const plan: FetchPlan = {
-      remote: engineRemote(virtual, all),
-      request,
-      // One merged document per variant (Accept) and per base its links were built for, as a remote's rewritten documents.
-      cacheKey: `${key.cacheKey}@${base.url}`,
-      kind: "mutable",
-      path: path.decoded,
-      upstream: document.upstream,
-      responseHeaders: { vary: ["Accept", ...base.vary].join(", ") },
-      rewriteBody: (merged) => ({ body: merged.body ?? new Blob([]).stream(), headersAtEnd: document.headersAtEnd }),
-    };
-    return fetchThrough(ctx, plan);
-  }
+  if (merge) return fetchThrough(ctx, mergedPlan(ctx, virtual, all, members, request, path, merge, proxyBase(request, virtual, prefix, ctx.env)));
+  return fileFromMembers(ctx, virtual, request, members, path);
+}
+
+/** The plan of a merged document: cached under the virtual, one per variant (Accept) and per base its links were built for. */
+export function mergedPlan(ctx: ProxyContext, virtual: VirtualConfig, all: VirtualMember[], members: VirtualMember[], request: Request, path: RemotePath, merge: DocumentMerge, base: ProxyBase): FetchPlan {
+  const document = mergedDocument({
+    ctx,
+    virtual: virtual.name,
+    request,
+    members,
+    path,
+    merge,
+    mergeContext: { virtualBase: base.url, path: path.raw, mergeLocalsWithRemotes: virtual.merge_locals_with_remotes },
+  });
+  const key = requestKey(providers[virtual.package]!, path.decoded, request.headers.get("accept"), path.search);
+  return {
+    remote: engineRemote(virtual, all),
+    request,
+    cacheKey: `${key.cacheKey}@${base.url}`,
+    kind: "mutable",
+    path: path.decoded,
+    upstream: document.upstream,
+    responseHeaders: { vary: ["Accept", ...base.vary].join(", "), ...merge.responseHeaders },
+    rewriteBody: (merged) => ({ body: merged.body ?? new Blob([]).stream(), headersAtEnd: document.headersAtEnd }),
+  };
+}
+
+/** A file: from the member the merged document routed it to, else from the first member (in order) that has it. */
+export async function fileFromMembers(ctx: ProxyContext, virtual: VirtualConfig, request: Request, members: VirtualMember[], path: RemotePath): Promise<Response> {
   const routed = await routedMember(ctx.stores.state, virtual.name, `${path.raw}${path.search}`);
   const owner = routed === null ? undefined : members.find((member) => member.member.name === routed);
   return owner ? fromMember(ctx, request, owner, path) : firstMatch(ctx, virtual, request, members, path);
