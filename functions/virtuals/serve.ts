@@ -7,6 +7,7 @@ import type { ProxyContext } from "../context.ts";
 import { jsonError } from "../errors.ts";
 import { localTypes } from "../locals/index.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
+import { evict } from "../storage/evict.ts";
 import type { FetchPlan, RemotePath } from "../proxy/plan.ts";
 import { proxyBase, type ProxyBase } from "../proxy/proxy-base.ts";
 import { documentMerge, type DocumentMerge } from "./documents.ts";
@@ -94,7 +95,10 @@ export async function writeThroughVirtual(ctx: ProxyContext, virtual: VirtualCon
   const url = new URL(request.url);
   url.pathname = `${LOCAL_PREFIX}/${local.name}/${path.raw}`;
   const forwarded = new Request(url, request);
-  return type.handle({ ...ctx, local, request: forwarded, path: path.decoded, baseUrl: proxyBase(request, local, LOCAL_PREFIX, ctx.env).url });
+  const response = await type.handle({ ...ctx, local, request: forwarded, path: path.decoded, baseUrl: proxyBase(request, local, LOCAL_PREFIX, ctx.env).url });
+  // What was just published must show through the virtual now (npm publish writes at its packument's path), not after mutable_ttl.
+  if (response.ok && path.decoded !== "") await evict(ctx.stores, virtual.name, { path: path.decoded }).catch((error: Error) => console.error(`${virtual.name}: merged copy of ${path.decoded} not evicted: ${error.message}`));
+  return response;
 }
 
 /**
