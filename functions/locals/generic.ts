@@ -1,4 +1,7 @@
+import type { LocalFile } from "../../infra/meta/local-store.ts";
 import { remoteReadDenied } from "../auth.ts";
+import type { LocalConfig } from "../config/schema.ts";
+import type { ProxyContext } from "../context.ts";
 import { writeAccess } from "./access.ts";
 import { jsonError } from "../errors.ts";
 import { contentTypeFor } from "../proxy/content-type.ts";
@@ -44,37 +47,88 @@ async function read(ctx: LocalRequest): Promise<Response> {
 }
 
 async function put(ctx: LocalRequest): Promise<Response> {
-  const { local, request } = ctx;
-  const started = Date.now();
   const access = await writeAccess(ctx, jsonError);
   if ("status" in access) return access.response;
-  if (ctx.path === "" || ctx.path.endsWith("/")) return jsonError(400, "BAD_PATH", `${local.name}: PUT a file path, not a folder`);
-  const refused = pathDenied(local, ctx.path);
-  if (refused) return jsonError(403, "DENIED", `${local.name}: ${refused}`);
-  const expected = declaredSha256(request);
-  if (expected === "invalid") return jsonError(400, "BAD_CHECKSUM", "X-Checksum-Sha256 must be 64 hex digits");
-  // Refused before the body is read; the commit checks again for a racing upload.
-  if (!local.allow_overwrite && (await ctx.stores.locals.getLocalFile(local.name, ctx.path))) return exists(ctx);
+  if (ctx.path === "" || ctx.path.endsWith("/")) return jsonError(400, "BAD_PATH", `${ctx.local.name}: PUT a file path, not a folder`);
+  const expectedSha256 = declaredSha256(ctx.request);
+  if (expectedSha256 === "invalid") return jsonError(400, "BAD_CHECKSUM", "X-Checksum-Sha256 must be 64 hex digits");
+  const stored = await storeGenericFile(ctx, ctx.local, ctx.path, ctx.request, { writer: access.writer, contentType: ctx.request.headers.get("content-type"), expectedSha256 });
+  if ("refused" in stored) return refusal(stored.refused);
+  const { file, result } = stored;
+  const url = `${ctx.baseUrl}/${encodePath(file.path)}`;
+  const body = {
+    local: ctx.local.name,
+    path: file.path,
+    url,
+    size: file.size,
+    sha256: file.sha256,
+    content_type: file.contentType,
+    uploaded_by: file.uploadedBy,
+    uploaded_at: file.uploadedAt.toISOString(),
+    result,
+  };
+  return Response.json(body, { status: result === "created" ? 201 : 200, headers: { location: url, etag: `"${file.sha256}"` } });
+}
 
-  const received = await receiveUpload(ctx.stores, request, local.max_upload_size);
-  if ("refused" in received) return jsonError(received.refused.status, received.refused.code, `${local.name}: ${received.refused.message}`);
+async function remove(ctx: LocalRequest): Promise<Response> {
+  const access = await writeAccess(ctx, jsonError);
+  if ("status" in access) return access.response;
+  if (ctx.path === "" || ctx.path.endsWith("/")) return jsonError(400, "BAD_PATH", `${ctx.local.name}: DELETE a file path, not a folder`);
+  const removed = await removeGenericFile(ctx, ctx.local, ctx.path, access.writer);
+  if ("refused" in removed) return refusal(removed.refused);
+  return new Response(null, { status: 204 });
+}
+
+/** Why a write to a generic local did not happen; the HTTP API answers it as JSON, the web UI as a page. */
+export interface WriteRefused {
+  status: 400 | 403 | 404 | 409 | 413 | 503;
+  code: string;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+const refusal = (refused: WriteRefused) => jsonError(refused.status, refused.code, refused.message, refused.headers);
+
+/**
+ * Stores a body as a generic local's file at `path` (a file path, already checked for `.`/`..`
+ * segments): the local's path rules and overwrite rule, its max_upload_size and a declared
+ * sha256 checked, the bytes streamed (upload.ts) and committed (files.ts), the upload event
+ * recorded. What a `curl -T` and the web UI's upload form both go through; the writer's access
+ * is the caller's to check before, and nothing of the body is read before the checks that need
+ * no bytes.
+ */
+export async function storeGenericFile(
+  scope: ProxyContext,
+  local: LocalConfig,
+  path: string,
+  body: Pick<Request, "headers" | "body">,
+  options: { writer: string; contentType: string | null; expectedSha256: string | null },
+): Promise<{ result: "created" | "replaced"; file: LocalFile } | { refused: WriteRefused }> {
+  const started = Date.now();
+  const denied = pathDenied(local, path);
+  if (denied) return { refused: { status: 403, code: "DENIED", message: `${local.name}: ${denied}` } };
+  // Refused before the body is read; the commit checks again for a racing upload.
+  if (!local.allow_overwrite && (await scope.stores.locals.getLocalFile(local.name, path))) return { refused: exists(local, path) };
+
+  const received = await receiveUpload(scope.stores, body, local.max_upload_size);
+  if ("refused" in received) return { refused: { ...received.refused, message: `${local.name}: ${received.refused.message}` } };
   const { blob } = received;
-  if (expected !== null && expected !== blob.sha256) {
-    await ctx.stores.blobs.delete(blob.key);
-    return jsonError(400, "CHECKSUM_MISMATCH", `${local.name}: the body's sha256 is ${blob.sha256}, X-Checksum-Sha256 says ${expected}; nothing was stored`);
+  if (options.expectedSha256 !== null && options.expectedSha256 !== blob.sha256) {
+    await scope.stores.blobs.delete(blob.key);
+    return { refused: { status: 400, code: "CHECKSUM_MISMATCH", message: `${local.name}: the body's sha256 is ${blob.sha256}, X-Checksum-Sha256 says ${options.expectedSha256}; nothing was stored` } };
   }
 
-  const file = { path: ctx.path, contentType: contentTypeFor(ctx.path, request.headers.get("content-type")), uploadedBy: access.writer };
+  const file = { path, contentType: contentTypeFor(path, options.contentType), uploadedBy: options.writer };
   let committed;
   try {
-    committed = await commitFile(ctx, local.name, blob, file, { replace: local.allow_overwrite });
+    committed = await commitFile(scope, local.name, blob, file, { replace: local.allow_overwrite });
   } catch (error) {
-    if (error instanceof UploadLost) return jsonError(503, "UPLOAD_LOST", `${local.name}: ${error.message}`, { "retry-after": "1" });
+    if (error instanceof UploadLost) return { refused: { status: 503, code: "UPLOAD_LOST", message: `${local.name}: ${error.message}`, headers: { "retry-after": "1" } } };
     throw error;
   }
-  if (committed.result === "exists") return exists(ctx);
+  if (committed.result === "exists") return { refused: exists(local, path) };
   const stored = committed.file;
-  ctx.observer.uploadFinished({
+  scope.observer.uploadFinished({
     remote: local.name,
     path: stored.path,
     size: stored.size,
@@ -83,33 +137,19 @@ async function put(ctx: LocalRequest): Promise<Response> {
     durationMs: Date.now() - started,
     replaced: committed.result === "replaced",
   });
-  const url = `${ctx.baseUrl}/${encodePath(stored.path)}`;
-  const body = {
-    local: local.name,
-    path: stored.path,
-    url,
-    size: stored.size,
-    sha256: stored.sha256,
-    content_type: stored.contentType,
-    uploaded_by: stored.uploadedBy,
-    uploaded_at: stored.uploadedAt.toISOString(),
-    result: committed.result,
-  };
-  return Response.json(body, { status: committed.result === "created" ? 201 : 200, headers: { location: url, etag: `"${stored.sha256}"` } });
+  return { result: committed.result, file: stored };
 }
 
-async function remove(ctx: LocalRequest): Promise<Response> {
-  const access = await writeAccess(ctx, jsonError);
-  if ("status" in access) return access.response;
-  if (ctx.path === "" || ctx.path.endsWith("/")) return jsonError(400, "BAD_PATH", `${ctx.local.name}: DELETE a file path, not a folder`);
-  const refused = pathDenied(ctx.local, ctx.path);
-  if (refused) return jsonError(403, "DENIED", `${ctx.local.name}: ${refused}`);
-  const file = await deleteFile(ctx, ctx.local.name, ctx.path);
-  if (!file) return jsonError(404, "NOT_FOUND", `${ctx.local.name}: no file '${ctx.path}'`);
-  ctx.observer.uploadDeleted({ remote: ctx.local.name, path: file.path, size: file.size, sha256: file.sha256, by: access.writer });
-  return new Response(null, { status: 204 });
+/** Deletes a generic local's file (path rules checked) and records the event; the writer's access is the caller's to check. */
+export async function removeGenericFile(scope: ProxyContext, local: LocalConfig, path: string, writer: string): Promise<LocalFile | { refused: WriteRefused }> {
+  const denied = pathDenied(local, path);
+  if (denied) return { refused: { status: 403, code: "DENIED", message: `${local.name}: ${denied}` } };
+  const file = await deleteFile(scope, local.name, path);
+  if (!file) return { refused: { status: 404, code: "NOT_FOUND", message: `${local.name}: no file '${path}'` } };
+  scope.observer.uploadDeleted({ remote: local.name, path: file.path, size: file.size, sha256: file.sha256, by: writer });
+  return file;
 }
 
-function exists(ctx: LocalRequest): Response {
-  return jsonError(409, "ALREADY_EXISTS", `${ctx.local.name}: '${ctx.path}' exists and this repository does not allow overwrites (allow_overwrite: false); DELETE it first`);
+function exists(local: LocalConfig, path: string): WriteRefused {
+  return { status: 409, code: "ALREADY_EXISTS", message: `${local.name}: '${path}' exists and this repository does not allow overwrites (allow_overwrite: false); DELETE it first` };
 }

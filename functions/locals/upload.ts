@@ -21,7 +21,7 @@ export type Received = { blob: StoredBlob } | { refused: UploadRefused };
  *
  * Call it only after the write access check: nothing of the body is read before.
  */
-export async function receiveUpload(stores: Pick<Stores, "blobs" | "meta">, request: Request, maxSize: number): Promise<Received> {
+export async function receiveUpload(stores: Pick<Stores, "blobs" | "meta">, request: Pick<Request, "headers" | "body">, maxSize: number): Promise<Received> {
   const header = request.headers.get("content-length");
   if (header !== null && !/^\d+$/.test(header)) return { refused: { status: 400, code: "BAD_CONTENT_LENGTH", message: "Content-Length must be a number of bytes" } };
   const declared = header === null ? null : Number(header);

@@ -5,6 +5,7 @@ import { proxyContext, type AppEnv } from "../context.ts";
 import { jsonError } from "../errors.ts";
 import { localTypes } from "../locals/index.ts";
 import type { LocalRequest } from "../locals/local-type.ts";
+import { isCleanPath } from "../locals/path-rules.ts";
 import { proxyBase } from "../proxy/proxy-base.ts";
 
 export const localRoutes = new Hono<AppEnv>();
@@ -46,11 +47,7 @@ async function handle(c: Context<AppEnv>, local: LocalConfig, prefix: string): P
   } catch {
     return jsonError(400, "BAD_PATH", "the path is not valid percent-encoding");
   }
-  const segments = path.split("/");
-  // Empty segments only as the trailing "/" of a folder.
-  if (segments.some((segment, i) => segment === "." || segment === ".." || (segment === "" && i < segments.length - 1))) {
-    return jsonError(400, "BAD_PATH", "the path must not contain '.', '..' or empty segments");
-  }
+  if (!isCleanPath(path)) return jsonError(400, "BAD_PATH", "the path must not contain '.', '..' or empty segments");
   if (local.package === "docker") return jsonError(404, "NOT_FOUND", `${local.name} is a docker registry: it is served at /v2/${local.name}/…`);
   const type = localTypes[local.package];
   if (!type) return jsonError(501, "NOT_IMPLEMENTED", `${local.name}: locals of package '${local.package}' are not served by this version yet`);

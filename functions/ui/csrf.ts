@@ -39,10 +39,16 @@ export function requireCsrf(kind: "session" | "sign-in"): MiddlewareHandler<AppE
     const form = await c.req.parseBody();
     setForm(c, form);
     const expected = kind === "session" ? sessionOf(c).csrf : await expectedSignInCsrf(c);
-    const presented = form[CSRF_FIELD];
-    if (typeof presented !== "string" || expected === null || !constantTimeEqual(presented, expected)) {
-      return errorPage(c, 403, "This form was not sent from this site's own page (its CSRF token is missing or wrong). Reload the page and try again.");
-    }
+    if (!csrfMatches(form[CSRF_FIELD], expected)) return csrfRefused(c);
     return next();
   };
+}
+
+/** Whether a form's `_csrf` field is the expected token. */
+export function csrfMatches(presented: unknown, expected: string | null): boolean {
+  return typeof presented === "string" && expected !== null && constantTimeEqual(presented, expected);
+}
+
+export function csrfRefused(c: Context): Promise<Response> {
+  return errorPage(c, 403, "This form was not sent from this site's own page (its CSRF token is missing or wrong). Reload the page and try again.");
 }

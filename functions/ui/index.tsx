@@ -1,10 +1,12 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { except } from "hono/combine";
 import { assetRoutes } from "./assets.ts";
 import { requireCsrf } from "./csrf.ts";
 import { errorPage } from "./layout.tsx";
 import { browseRoutes } from "./pages/browse.tsx";
 import { eventsRoutes } from "./pages/events.tsx";
+import { isFileUpload, localFilesRoutes } from "./pages/local-files.tsx";
 import { overviewRoutes } from "./pages/overview.tsx";
 import { packagesRoutes } from "./pages/packages.tsx";
 import { repositoryRoutes } from "./pages/repository.tsx";
@@ -41,7 +43,8 @@ uiRoutes.use(async (c, next) => {
   c.res.headers.set("referrer-policy", "same-origin");
   c.res.headers.set("x-frame-options", "DENY");
 });
-uiRoutes.use(bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => errorPage(c, 400, `Forms are limited to ${MAX_FORM_BYTES / 1024} KiB.`) }));
+// The upload form streams its file and checks its own CSRF token (pages/local-files.tsx); every other form is small and read whole.
+uiRoutes.use(except(isFileUpload, bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => errorPage(c, 400, `Forms are limited to ${MAX_FORM_BYTES / 1024} KiB.`) })));
 
 uiRoutes.route("/assets", assetRoutes);
 uiRoutes.route("/", signInRoutes);
@@ -59,7 +62,7 @@ uiRoutes.use(async (c, next) => {
   setSession(c, session);
   return next();
 });
-uiRoutes.use(requireCsrf("session"));
+uiRoutes.use(except(isFileUpload, requireCsrf("session")));
 
 uiRoutes.post("/sign-out", (c) => {
   endSession(c);
@@ -75,6 +78,7 @@ uiRoutes.use(async (c, next) => {
 uiRoutes.route("/", overviewRoutes);
 uiRoutes.route("/repositories", repositoriesRoutes);
 uiRoutes.route("/repositories", repositoryRoutes);
+uiRoutes.route("/browse", localFilesRoutes);
 uiRoutes.route("/browse", browseRoutes);
 uiRoutes.route("/browse", packagesRoutes);
 uiRoutes.route("/events", eventsRoutes);

@@ -3,6 +3,7 @@ import type { Child } from "hono/jsx";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { VERSION } from "../version.ts";
+import { bytes, count } from "./format.ts";
 import { SCRIPT_URL, STYLE_URL } from "./assets.ts";
 import { CSRF_FIELD } from "./keys.ts";
 import { sessionIfAny, type Session } from "./session.ts";
@@ -96,9 +97,9 @@ export async function render(c: Context, page: JSX.Element, status: ContentfulSt
 }
 
 /** A page that says what went wrong, with the right status. */
-export function errorPage(c: Context, status: 400 | 401 | 403 | 404 | 409, message: string): Promise<Response> {
+export function errorPage(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 503, message: string): Promise<Response> {
   const session = sessionIfAny(c);
-  const titles = { 400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found", 409: "Conflict" };
+  const titles = { 400: "Bad request", 401: "Not signed in", 403: "Not allowed", 404: "Not found", 409: "Conflict", 413: "Too large", 503: "Try again" };
   return render(
     c,
     <Layout title={titles[status]} session={session}>
@@ -138,5 +139,39 @@ export function DataTable({ label, columns, caption, children }: { label: string
         <tbody>{children}</tbody>
       </table>
     </div>
+  );
+}
+
+/** The facts of stored bytes (inside a `dl.facts`): what a cached object's and an uploaded file's pages both show. */
+export function ContentFacts({ sha256, size, contentType }: { sha256: string; size: number; contentType: string }) {
+  return (
+    <>
+      <dt>SHA-256</dt>
+      <dd class="mono">{sha256}</dd>
+      <dt>Size</dt>
+      <dd>
+        {bytes(size)} ({count(size)} bytes)
+      </dd>
+      <dt>Type</dt>
+      <dd>{contentType}</dd>
+    </>
+  );
+}
+
+/** A Browse page's sub-folders (nothing when there are none); `children` go under the list. */
+export function FolderLinks({ folders, children }: { folders: { name: string; href: string }[]; children?: Child }) {
+  if (folders.length === 0) return null;
+  return (
+    <section aria-labelledby="folders-heading">
+      <h2 id="folders-heading">Folders</h2>
+      <ul class="folders">
+        {folders.map(({ name, href }) => (
+          <li>
+            <a href={href}>{name}</a>
+          </li>
+        ))}
+      </ul>
+      {children}
+    </section>
   );
 }

@@ -60,6 +60,13 @@ export class PostgresLocalStore implements LocalStore {
     return rows.map((row) => ({ ...fileFromRow(row), hits: Number(row.hits), lastAccess: row.last_access ? new Date(row.last_access as string) : null }));
   }
 
+  async filesByLocal(): Promise<{ local: string; files: number; bytes: number }[]> {
+    const rows = await this.#pg.query<{ local: string; files: string; bytes: string }>(
+      "SELECT local, count(*) AS files, coalesce(sum(size), 0) AS bytes FROM local_files GROUP BY local ORDER BY local",
+    );
+    return rows.map((row) => ({ local: row.local, files: Number(row.files), bytes: Number(row.bytes) }));
+  }
+
   async listLocalFolder(local: string, folder: string, options: { after?: string; limit: number }): Promise<FolderEntry[]> {
     // Each file below the folder contributes its first segment: the file's name, or a sub-folder's name with "/".
     const rows = await this.#pg.query<Record<string, unknown>>(

@@ -26,6 +26,8 @@ describe("web UI in a real browser", () => {
   const reader = randomBytes(16).toString("hex");
   const files = uniqueName("files");
   const npmRemote = uniqueName("npm");
+  const local = uniqueName("uploads");
+  const MAX_UPLOAD = 8 * 1024 * 1024;
   const one = randomBytes(4096);
   let work: string;
   let verdaccio: Verdaccio | null = null;
@@ -35,6 +37,7 @@ describe("web UI in a real browser", () => {
 
   const url = (path: string) => `${stack.url}${path}`;
   const fileUrl = (path: string) => url(`/api/v1/remote/${files}/${path}`);
+  const localUrl = (path: string) => url(`/api/v1/local/${local}/${path}`);
   const api = async (path: string) => json(await fetch(url(`/api/v2${path}`), { headers: { authorization: `Bearer ${admin}` } }));
 
   /** curl as a user would run it; returns the x-artifact-source the proxy answered with. */
@@ -83,6 +86,7 @@ describe("web UI in a real browser", () => {
       remotes: {
         [files]: { base_url: origin.url, allow_private_network: true, description: "release files", blocklist: ["^secret/"] },
         [npmRemote]: { base_url: verdaccio.url, package: "npm", allow_private_network: true },
+        [local]: { type: "local", package: "generic", description: "team uploads", max_upload_size: "8 MiB" },
       },
       env: { ADMIN_TOKEN: admin, READ_TOKEN: reader },
     });
@@ -224,6 +228,70 @@ describe("web UI in a real browser", () => {
     expect(await page.getByRole("row", { name: /^1\.0\.0 cached$/ }).count()).toBe(1);
   });
 
+  it("uploads a file to a generic local through the form, shows it in Browse, serves it byte-identical, and deletes it after a confirmation", async () => {
+    // Over 5 MiB, so the streamed upload goes up in parts, as a large curl -T does.
+    const release = randomBytes(6 * 1024 * 1024 + 12345);
+    const releasePath = join(work, "app-1.0.bin");
+    await writeFile(releasePath, release);
+    const page = await newPage();
+    await signIn(page, admin);
+    await page.getByRole("link", { name: "Browse" }).click();
+    await page.getByRole("link", { name: local, exact: true }).click();
+    expect(await page.locator("main").textContent()).toContain("No file is uploaded yet.");
+    await checkPage(page, "browse-local-empty");
+
+    await page.getByLabel("Upload to folder").fill("release/v1");
+    await page.getByLabel("File", { exact: true }).setInputFiles(releasePath);
+    const [uploaded] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.getByRole("button", { name: "Upload" }).click()]);
+    expect(uploaded.status()).toBe(303);
+    await expect.poll(() => page.getByRole("status").first().textContent()).toContain("Uploaded release/v1/app-1.0.bin");
+    expect(new URL(page.url()).searchParams.get("prefix")).toBe("release/v1/");
+    await checkPage(page, "browse-local");
+
+    // A client gets the very bytes, at the local's own URL.
+    const downloaded = join(work, "curl-app-1.0.bin");
+    await run("curl", ["-sS", "-f", "-o", downloaded, localUrl("release/v1/app-1.0.bin")]);
+    expect(sha256(await readFile(downloaded))).toBe(sha256(release));
+
+    await page.getByRole("link", { name: "release", exact: true }).click();
+    expect(await page.getByRole("link", { name: "v1/", exact: true }).count()).toBe(1);
+    await page.getByRole("link", { name: "v1/", exact: true }).click();
+    await page.getByRole("link", { name: "app-1.0.bin", exact: true }).click();
+    const facts = (await page.locator("main").textContent())!;
+    expect(facts).toContain(sha256(release));
+    expect(facts).toContain(`${release.byteLength.toLocaleString("en-US")} bytes`);
+    expect(facts).toMatch(/Uploaded by\s*admin/);
+    expect(facts).toContain(localUrl("release/v1/app-1.0.bin"));
+    await checkPage(page, "local-file");
+    const download = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download" }).click()]).then(([d]) => d);
+    expect(sha256(await readFile((await download.path())!))).toBe(sha256(release));
+
+    // The same name again: this local keeps files (allow_overwrite: false), and says so.
+    await page.goto(url(`/ui/browse/${local}?prefix=release/v1/`));
+    await page.getByLabel("File", { exact: true }).setInputFiles(releasePath);
+    const [again] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.getByRole("button", { name: "Upload" }).click()]);
+    expect(again.status()).toBe(409);
+    expect(await page.getByRole("alert").textContent()).toContain("does not allow overwrites");
+
+    // Over max_upload_size: refused with the limit named, nothing kept.
+    const tooLarge = join(work, "too-large.bin");
+    await writeFile(tooLarge, randomBytes(MAX_UPLOAD + 1));
+    await page.goto(url(`/ui/browse/${local}?prefix=release/v1/`));
+    await page.getByLabel("File", { exact: true }).setInputFiles(tooLarge);
+    const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.getByRole("button", { name: "Upload" }).click()]);
+    expect(refused.status()).toBe(413);
+    expect(await page.getByRole("alert").textContent()).toContain("max_upload_size");
+    expect((await fetch(localUrl("release/v1/too-large.bin"))).status).toBe(404);
+
+    await page.goto(url(`/ui/browse/${local}?prefix=release/v1/`));
+    await page.getByRole("link", { name: "Delete release/v1/app-1.0.bin" }).click();
+    await checkPage(page, "delete-confirmation");
+    await page.getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => page.getByRole("status").first().textContent()).toContain("Deleted release/v1/app-1.0.bin");
+    expect(await page.getByRole("link", { name: "app-1.0.bin", exact: true }).count()).toBe(0);
+    expect((await fetch(localUrl("release/v1/app-1.0.bin"))).status).toBe(404);
+  });
+
   it("saving a remote with an invalid regex shows the error next to the field and changes nothing", async () => {
     const before = await api(`/remotes/${files}`);
     const page = await newPage();
@@ -254,14 +322,19 @@ describe("web UI in a real browser", () => {
   });
 
   it("a read-token session shows no write controls, and a forged POST with its cookie gets 403", async () => {
+    const kept = await fetch(localUrl("kept/notes.txt"), { method: "PUT", body: "kept", headers: { authorization: `Bearer ${admin}` } });
+    expect(kept.status).toBe(201);
     const page = await newPage();
     await signIn(page, reader);
     const writingForms = page.locator('form[method="post"]:not([action="/ui/sign-out"])');
-    for (const path of ["/ui/", "/ui/repositories", `/ui/repositories/remotes/${files}`, `/ui/browse/${files}?prefix=pkg/`, "/ui/events"]) {
+    const localPages = [`/ui/browse/${local}`, `/ui/browse/${local}?prefix=kept/`, `/ui/browse/${local}/file?path=kept/notes.txt`];
+    for (const path of ["/ui/", "/ui/repositories", `/ui/repositories/remotes/${files}`, `/ui/browse/${files}?prefix=pkg/`, "/ui/events", ...localPages]) {
       await page.goto(url(path));
       expect(await writingForms.count(), path).toBe(0);
+      expect(await page.locator('input[type="file"]').count(), path).toBe(0);
       expect(await page.getByRole("link", { name: /^(Evict|New remote|New virtual|Delete)/ }).count(), path).toBe(0);
     }
+    expect(await page.getByRole("link", { name: "Download" }).count()).toBe(1);
     await page.goto(url(`/ui/repositories/remotes/${files}`));
     await checkPage(page, "repository-read-only");
     const before = await api(`/remotes/${files}`);
@@ -270,6 +343,12 @@ describe("web UI in a real browser", () => {
     expect(forged.status()).toBe(403);
     const evict = await page.request.post(url(`/ui/browse/${files}/evict`), { form: { _csrf: csrf, path: "pkg/a/two.bin" } });
     expect(evict.status()).toBe(403);
+    const deleted = await page.request.post(url(`/ui/browse/${local}/delete`), { form: { _csrf: csrf, path: "kept/notes.txt" } });
+    expect(deleted.status()).toBe(403);
+    const upload = await page.request.post(url(`/ui/browse/${local}/upload`), { multipart: { _csrf: csrf, folder: "kept/", file: { name: "forged.txt", mimeType: "text/plain", buffer: Buffer.from("forged") } } });
+    expect(upload.status()).toBe(403);
+    expect(await (await fetch(localUrl("kept/notes.txt"))).text()).toBe("kept");
+    expect((await fetch(localUrl("kept/forged.txt"))).status).toBe(404);
     expect(await api(`/remotes/${files}`)).toEqual(before);
     expect((await api(`/remotes/${files}/objects?prefix=pkg/a/two.bin`)).objects).toHaveLength(1);
   });
@@ -286,6 +365,13 @@ describe("web UI in a real browser", () => {
       expect(response.status()).toBe(403);
       expect(await response.text()).toContain("CSRF token");
     }
+    // The upload form checks its own token, before the file's bytes.
+    for (const fields of [{}, { _csrf: otherCsrf }] as Record<string, string>[]) {
+      const response = await page.request.post(url(`/ui/browse/${local}/upload`), { multipart: { ...fields, folder: "csrf/", file: { name: "x.txt", mimeType: "text/plain", buffer: Buffer.from("x") } } });
+      expect(response.status()).toBe(403);
+      expect(await response.text()).toContain("CSRF token");
+    }
+    expect((await fetch(localUrl("csrf/x.txt"))).status).toBe(404);
     const signInWithoutCsrf = await page.request.post(url("/ui/sign-in"), { form: { token: admin } });
     expect(signInWithoutCsrf.status()).toBe(403);
     expect((await api(`/remotes/${files}/objects?prefix=pkg/a/two.bin`)).objects).toHaveLength(1);
@@ -295,7 +381,7 @@ describe("web UI in a real browser", () => {
     // Pages the other tests have not checked yet, and in dark mode one page of each kind.
     const pages = {
       light: ["/ui/?window=1h", "/ui/repositories/new/remotes", "/ui/repositories/new/virtuals", "/ui/browse", `/ui/browse/${files}?sort=size`, "/ui/no-such-page"],
-      dark: ["/ui/", `/ui/repositories/remotes/${files}?test_path=pkg/a/x`, `/ui/browse/${files}?prefix=pkg/a/`, "/ui/events"],
+      dark: ["/ui/", `/ui/repositories/remotes/${files}?test_path=pkg/a/x`, `/ui/browse/${files}?prefix=pkg/a/`, "/ui/events", `/ui/browse/${local}?prefix=kept/`],
     };
     for (const scheme of ["light", "dark"] as const) {
       const page = await newPage({ colorScheme: scheme });
@@ -318,7 +404,7 @@ describe("web UI in a real browser", () => {
 
     const narrow = await newPage({ viewport: { width: 360, height: 740 } });
     await signIn(narrow, admin);
-    for (const path of [...pages.light, ...pages.dark, "/ui/repositories", `/ui/repositories/remotes/${npmRemote}`]) {
+    for (const path of [...pages.light, ...pages.dark, "/ui/repositories", `/ui/repositories/remotes/${npmRemote}`, `/ui/browse/${local}/file?path=kept/notes.txt`]) {
       await narrow.goto(url(path));
       expect(await narrow.evaluate<number>("document.documentElement.scrollWidth"), path).toBeLessThanOrEqual(360);
     }

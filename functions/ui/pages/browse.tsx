@@ -1,15 +1,18 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { browseValue, type ArtifactRow, type BrowseSort } from "../../../infra/meta/types.ts";
+import { currentConfig } from "../../config/cache.ts";
 import type { AppEnv } from "../../context.ts";
 import { indexKey, isFresh, readEntry } from "../../proxy/index-entry.ts";
 import { contentDisposition } from "../../proxy/response-headers.ts";
 import { decodeCursor, encodeCursor } from "../../routes/management/cursor.ts";
 import { evictObjects } from "../../routes/management/objects.ts";
+import { browseHref } from "../browse-links.ts";
 import { bytes, count, time } from "../format.ts";
-import { CsrfField, errorPage, Layout, Notice, render, DataTable } from "../layout.tsx";
+import { ContentFacts, CsrfField, FolderLinks, errorPage, Layout, Notice, render, DataTable } from "../layout.tsx";
 import { PACKAGE_VIEW_TYPES } from "../packages.ts";
 import { getRepository } from "../repositories.ts";
+import { findLocal, localBrowsePage } from "./local-files.tsx";
 import { formField, sessionOf } from "../session.ts";
 
 const PAGE_SIZE = 50;
@@ -34,16 +37,13 @@ const cursorSchema = z.tuple([z.union([z.string(), z.number()]).nullable(), z.st
 
 export const browseRoutes = new Hono<AppEnv>();
 
-const browseHref = (remote: string, query: Record<string, string | undefined> = {}) => {
-  const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ""));
-  const search = params.toString();
-  return `/ui/browse/${encodeURIComponent(remote)}${search ? `?${search}` : ""}`;
-};
 const objectHref = (remote: string, row: Pick<ArtifactRow, "cacheKey">) => `/ui/browse/${encodeURIComponent(remote)}/object?key=${encodeURIComponent(row.cacheKey)}`;
 
-/** `/ui/browse`: the repositories that hold cached objects. */
+/** `/ui/browse`: the repositories that hold cached objects, and every local (an empty one too: that is where its first upload starts). */
 browseRoutes.get("/", async (c) => {
-  const totals = await c.var.stores.meta.storageByRemote();
+  const [totals, localTotals, config] = await Promise.all([c.var.stores.meta.storageByRemote(), c.var.stores.locals.filesByLocal(), currentConfig(c.var.stores)]);
+  const held = new Map(localTotals.map((row) => [row.local, row]));
+  const locals = [...config.locals.values()].sort((a, b) => a.name.localeCompare(b.name));
   return render(
     c,
     <Layout title="Browse" session={sessionOf(c)} section="browse">
@@ -62,6 +62,23 @@ browseRoutes.get("/", async (c) => {
           ))}
         </DataTable>
       )}
+      {locals.length > 0 && (
+        <section aria-labelledby="locals-heading">
+          <h2 id="locals-heading">Local repositories</h2>
+          <DataTable label="Local repositories" columns={["Repository", "Package", ["Files", "num"], ["Stored", "num"]]}>
+            {locals.map((local) => (
+              <tr>
+                <th scope="row">
+                  <a href={browseHref(local.name)}>{local.name}</a>
+                </th>
+                <td>{local.package}</td>
+                <td class="num">{count(held.get(local.name)?.files ?? 0)}</td>
+                <td class="num">{bytes(held.get(local.name)?.bytes ?? 0)}</td>
+              </tr>
+            ))}
+          </DataTable>
+        </section>
+      )}
     </Layout>,
   );
 });
@@ -74,6 +91,8 @@ browseRoutes.get("/", async (c) => {
 browseRoutes.get("/:name", async (c) => {
   const started = performance.now();
   const remote = c.req.param("name");
+  const local = await findLocal(c, remote);
+  if (local) return localBrowsePage(c, local);
   // An empty field of the search form means "not given".
   const parsed = browseQuery.safeParse(Object.fromEntries(Object.entries(c.req.query()).filter(([, value]) => value !== "")));
   if (!parsed.success) return errorPage(c, 400, "The sort or order is not one this page offers.");
@@ -154,19 +173,9 @@ browseRoutes.get("/:name", async (c) => {
         <button type="submit">Show</button>
       </form>
 
-      {folders.length > 0 && (
-        <section aria-labelledby="folders-heading">
-          <h2 id="folders-heading">Folders</h2>
-          <ul class="folders">
-            {folders.map((name) => (
-              <li>
-                <a href={browseHref(remote, { prefix: `${folder}${name}/`, sort: query.sort, order })}>{name}/</a>
-              </li>
-            ))}
-          </ul>
-          {folders.length === FOLDERS && <p class="muted">The first {FOLDERS} folders; type a longer prefix to narrow them down.</p>}
-        </section>
-      )}
+      <FolderLinks folders={folders.map((name) => ({ name: `${name}/`, href: browseHref(remote, { prefix: `${folder}${name}/`, sort: query.sort, order }) }))}>
+        {folders.length === FOLDERS && <p class="muted">The first {FOLDERS} folders; type a longer prefix to narrow them down.</p>}
+      </FolderLinks>
 
       <section aria-labelledby="objects-heading">
         <h2 id="objects-heading">Objects{query.prefix ? ` under ${query.prefix}` : ""}</h2>
@@ -234,14 +243,7 @@ browseRoutes.get("/:name/object", async (c) => {
             <dd class="mono">{row.cacheKey}</dd>
           </>
         )}
-        <dt>SHA-256</dt>
-        <dd class="mono">{row.sha256}</dd>
-        <dt>Size</dt>
-        <dd>
-          {bytes(row.size)} ({count(row.size)} bytes)
-        </dd>
-        <dt>Type</dt>
-        <dd>{row.contentType}</dd>
+        <ContentFacts sha256={row.sha256} size={row.size} contentType={row.contentType} />
         <dt>Fetched at</dt>
         <dd>{time(row.fetchedAt)}</dd>
         <dt>Last access</dt>
