@@ -27,6 +27,7 @@ describe("web UI in a real browser", () => {
   const files = uniqueName("files");
   const npmRemote = uniqueName("npm");
   const local = uniqueName("uploads");
+  const npmLocal = uniqueName("team-npm");
   const MAX_UPLOAD = 8 * 1024 * 1024;
   const one = randomBytes(4096);
   let work: string;
@@ -87,6 +88,7 @@ describe("web UI in a real browser", () => {
         [files]: { base_url: origin.url, allow_private_network: true, description: "release files", blocklist: ["^secret/"] },
         [npmRemote]: { base_url: verdaccio.url, package: "npm", allow_private_network: true },
         [local]: { type: "local", package: "generic", description: "team uploads", max_upload_size: "8 MiB" },
+        [npmLocal]: { type: "local", package: "npm" },
       },
       env: { ADMIN_TOKEN: admin, READ_TOKEN: reader },
     });
@@ -292,6 +294,28 @@ describe("web UI in a real browser", () => {
     expect((await fetch(localUrl("release/v1/app-1.0.bin"))).status).toBe(404);
   });
 
+  it("a local's package view lists what npm published: versions, tags and files", async () => {
+    const registry = url(`/api/v1/local/${npmLocal}`);
+    const userconfig = join(work, "team-npmrc");
+    await writeFile(userconfig, `${registry.replace(/^http:/, "")}/:_authToken=${admin}\n`);
+    for (const version of ["1.0.0", "1.1.0"]) {
+      await publishPackage(registry, join(work, `team-lib-${version}`), { name: "team-lib", version, dependencies: {}, main: "module.exports = 1;\n" }, { userconfig, globalconfig: join(work, "empty-npmrc") });
+    }
+    const page = await newPage();
+    await signIn(page, admin);
+    await page.goto(url(`/ui/browse/${npmLocal}`));
+    await page.getByRole("link", { name: "Packages and versions" }).click();
+    await checkPage(page, "local-packages");
+    await page.getByRole("link", { name: "team-lib", exact: true }).click();
+    await expect.poll(() => page.locator("main").textContent()).toContain("Published versions: 2.");
+    const row = (version: string) => page.locator("tr", { has: page.getByRole("rowheader", { name: version, exact: true }) });
+    expect(await row("1.1.0").locator("td").allTextContents()).toEqual(["latest", expect.stringMatching(/^\d{4}-/), "admin", "team-lib-1.1.0.tgz"]);
+    expect(await row("1.0.0").locator("td").allTextContents()).toEqual(["", expect.stringMatching(/^\d{4}-/), "admin", "team-lib-1.0.0.tgz"]);
+    await checkPage(page, "local-package");
+    await page.getByRole("link", { name: "team-lib-1.0.0.tgz" }).click();
+    expect(await page.locator("main").textContent()).toContain("team-lib 1.0.0");
+  });
+
   it("saving a remote with an invalid regex shows the error next to the field and changes nothing", async () => {
     const before = await api(`/remotes/${files}`);
     const page = await newPage();
@@ -422,5 +446,6 @@ describe("web UI in a real browser", () => {
     await noScript.goto(url("/ui/"));
     // axe runs as a script in the page: this context has none, so only the screenshot.
     await noScript.screenshot({ path: join(SCREENSHOTS, "overview-no-javascript.png"), fullPage: true });
-  });
+    // Some 30 pages, each loaded and checked in three browsers: minutes on a loaded 2-core machine.
+  }, 300_000);
 });

@@ -16,6 +16,7 @@ import { bytes, count, time } from "../format.ts";
 import { CSRF_FIELD } from "../keys.ts";
 import { ContentFacts, CsrfField, FolderLinks, DataTable, errorPage, Layout, Notice, render } from "../layout.tsx";
 import { formBoundary, MultipartError, MultipartReader } from "../multipart.ts";
+import { PACKAGE_VIEW_TYPES } from "../packages.ts";
 import { formField, sessionOf } from "../session.ts";
 
 /**
@@ -90,6 +91,11 @@ export async function localBrowsePage(c: Context<AppEnv>, local: LocalConfig): P
       <p class="muted">
         A local repository ({local.package}): files uploaded to it, kept until deleted.
       </p>
+      {PACKAGE_VIEW_TYPES.has(local.package) && (
+        <p>
+          <a href={`/ui/browse/${encodeURIComponent(local.name)}/packages`}>Packages and versions</a>
+        </p>
+      )}
       <nav aria-label="Folder">
         <ol class="breadcrumb">
           <li>

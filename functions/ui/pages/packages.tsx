@@ -7,6 +7,8 @@ import { errorPage, Layout, render, DataTable } from "../layout.tsx";
 import { packageObject, PACKAGE_VIEW_TYPES, versionsInIndex, type PackageObject } from "../packages.ts";
 import { getRepository } from "../repositories.ts";
 import { sessionOf } from "../session.ts";
+import { findLocal } from "./local-files.tsx";
+import { localPackagePage, localPackagesPage } from "./local-packages.tsx";
 
 /** How many cached objects a package view reads (in path order, 1,000 a query); more are left out, and the page says so. */
 const SCAN_LIMIT = 5_000;
@@ -25,7 +27,7 @@ interface Scan {
 /** The repository's package type, and its cached objects that are packages' files or indexes. */
 async function scan(c: Context<AppEnv>, remote: string): Promise<Scan | Response> {
   const repository = await getRepository(c.var.stores, "remotes", remote);
-  if (!repository || !PACKAGE_VIEW_TYPES.has(repository.package)) return errorPage(c, 404, `Package views are for npm, PyPI, Helm and docker remotes; '${remote}' is not one.`);
+  if (!repository || !PACKAGE_VIEW_TYPES.has(repository.package)) return noPackageView(c, remote);
   const objects: Scan["objects"] = [];
   let after: { path: string; cacheKey: string } | undefined;
   let read = 0;
@@ -42,11 +44,15 @@ async function scan(c: Context<AppEnv>, remote: string): Promise<Scan | Response
   }
 }
 
+const noPackageView = (c: Context<AppEnv>, name: string) => errorPage(c, 404, `Package views are for npm, PyPI, Helm and docker repositories; '${name}' is not one.`);
+
 const packageHref = (remote: string, name: string) => `/ui/browse/${encodeURIComponent(remote)}/packages/view?name=${encodeURIComponent(name)}`;
 
 /** `/ui/browse/{repository}/packages`: the packages that have cached files or indexes, with their cached versions. */
 packagesRoutes.get("/:name/packages", async (c) => {
   const remote = c.req.param("name");
+  const local = await findLocal(c, remote);
+  if (local) return PACKAGE_VIEW_TYPES.has(local.package) ? localPackagesPage(c, local) : noPackageView(c, remote);
   const found = await scan(c, remote);
   if (found instanceof Response) return found;
   const packages = new Map<string, Set<string>>();
@@ -86,6 +92,8 @@ packagesRoutes.get("/:name/packages", async (c) => {
 packagesRoutes.get("/:name/packages/view", async (c) => {
   const remote = c.req.param("name");
   const name = c.req.query("name") ?? "";
+  const local = await findLocal(c, remote);
+  if (local) return PACKAGE_VIEW_TYPES.has(local.package) ? localPackagePage(c, local, name) : noPackageView(c, remote);
   const found = await scan(c, remote);
   if (found instanceof Response) return found;
   const mine = found.objects.filter(({ object }) => object.name === name || (object.name === "*" && object.version === null));
