@@ -9,6 +9,8 @@ export interface FormPart {
   name: string;
   /** The `filename`, for a file part. */
   filename: string | null;
+  /** Its Content-Type header, if it has one (a browser sends the file's type). */
+  contentType: string | null;
   /** Its bytes, read as they arrive: consume (or cancel) it before asking for the next part. */
   body: ReadableStream<Uint8Array>;
 }
@@ -95,7 +97,8 @@ export class FormReader {
       // Nothing is read before the consumer asks: a part never read stays in the stream.
       { highWaterMark: 0 },
     );
-    return { name, filename: parameter(disposition[1]!, "filename"), body };
+    const contentType = /^content-type:\s*(.+?)\s*$/im.exec(headers)?.[1] ?? null;
+    return { name, filename: parameter(disposition[1]!, "filename"), contentType, body };
   }
 
   /** A part read whole as text, up to `limit` bytes (form fields). */
@@ -103,6 +106,14 @@ export class FormReader {
     const bytes = await readAtMost(part.body, limit);
     if (bytes === null) throw new MalformedForm(`the form field '${part.name}' is longer than ${limit} bytes`);
     return new TextDecoder().decode(bytes);
+  }
+
+  /** Reads what is left of the body and drops it: a browser still sending a refused form then gets the answer. */
+  async discardRest(): Promise<void> {
+    this.#finished = true;
+    this.#inPart = false;
+    this.#buffer = Buffer.alloc(0);
+    while (await this.#more()) this.#buffer = Buffer.alloc(0);
   }
 
   async cancel(): Promise<void> {
@@ -152,5 +163,6 @@ export class FormReader {
 /** A `name="value"` parameter of a Content-Disposition (quoted, as browsers and requests write them). */
 function parameter(parameters: string, name: string): string | null {
   const match = new RegExp(`;\\s*${name}="((?:[^"\\\\]|\\\\.)*)"`, "i").exec(parameters) ?? new RegExp(`;\\s*${name}=([^;\\s]+)`, "i").exec(parameters);
-  return match ? match[1]!.replace(/\\(.)/g, "$1") : null;
+  // Browsers (and urllib3) escape `"`, CR and LF in a quoted value as %22, %0D and %0A (HTML's form encoding).
+  return match ? match[1]!.replace(/\\(.)/g, "$1").replace(/%(22|0D|0A)/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))) : null;
 }

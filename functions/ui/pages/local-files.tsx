@@ -6,6 +6,7 @@ import type { LocalConfig } from "../../config/schema.ts";
 import { proxyContext, type AppEnv } from "../../context.ts";
 import { serveLocalFile } from "../../locals/files.ts";
 import { removeGenericFile, storeGenericFile } from "../../locals/generic.ts";
+import { formBoundary, FormReader, MalformedForm } from "../../locals/multipart.ts";
 import { encodePath } from "../../locals/listing.ts";
 import { isCleanPath } from "../../locals/path-rules.ts";
 import { proxyBase } from "../../proxy/proxy-base.ts";
@@ -15,7 +16,6 @@ import { csrfMatches, csrfRefused } from "../csrf.ts";
 import { bytes, count, time } from "../format.ts";
 import { CSRF_FIELD } from "../keys.ts";
 import { ContentFacts, CsrfField, FolderLinks, DataTable, errorPage, Layout, Notice, render } from "../layout.tsx";
-import { formBoundary, MultipartError, MultipartReader } from "../multipart.ts";
 import { PACKAGE_VIEW_TYPES } from "../packages.ts";
 import { formField, sessionOf } from "../session.ts";
 
@@ -295,7 +295,7 @@ localFilesRoutes.post("/:name/delete", async (c) => {
 });
 
 /**
- * The upload form's POST: its multipart body is read as it arrives (multipart.ts). The text
+ * The upload form's POST: its multipart body is read as it arrives (locals/multipart.ts, as twine's uploads are). The text
  * fields before the file are read first and the CSRF token checked; the file's bytes then go
  * through storeGenericFile, as a PUT's body does, so max_upload_size, the overwrite rule and
  * the commit are the API's. A refused upload's remaining body is read and dropped, so that the
@@ -303,9 +303,9 @@ localFilesRoutes.post("/:name/delete", async (c) => {
  */
 localFilesRoutes.post("/:name/upload", async (c) => {
   const body = c.req.raw.body;
-  const boundary = formBoundary(c.req.header("content-type"));
+  const boundary = formBoundary(c.req.header("content-type") ?? null);
   if (!body || !boundary) return errorPage(c, 400, "The upload form is sent as multipart/form-data.");
-  const form = new MultipartReader(body, boundary);
+  const form = new FormReader(body, boundary);
   const refuse = async (page: Promise<Response>) => {
     await form.discardRest().catch(() => {});
     return page;
@@ -315,7 +315,7 @@ localFilesRoutes.post("/:name/upload", async (c) => {
     if (local instanceof Response) return refuse(Promise.resolve(local));
     const fields: Record<string, string> = {};
     let part = await form.next();
-    for (; part && part.filename === null; part = await form.next()) fields[part.name] = await form.text(part, MAX_FIELD_BYTES);
+    for (; part && part.filename === null; part = await form.next()) fields[part.name] = await FormReader.text(part, MAX_FIELD_BYTES);
     if (!csrfMatches(fields[CSRF_FIELD], sessionOf(c).csrf)) return refuse(csrfRefused(c));
     if (!part?.filename) return refuse(errorPage(c, 400, "Choose a file to upload."));
     const folder = (fields.folder ?? "").trim().replace(/^\/+/, "").replace(/\/*$/, "/").replace(/^\/$/, "");
@@ -327,7 +327,7 @@ localFilesRoutes.post("/:name/upload", async (c) => {
     await form.discardRest();
     return c.redirect(browseHref(local.name, { prefix: folder, uploaded: stored.file.path }), 303);
   } catch (error) {
-    if (error instanceof MultipartError) return refuse(errorPage(c, 400, `The upload did not arrive whole (${error.message}); nothing was stored.`));
+    if (error instanceof MalformedForm) return refuse(errorPage(c, 400, `The upload did not arrive whole (${error.message}); nothing was stored.`));
     throw error;
   }
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { formBoundary, MultipartError, MultipartReader, type FormPart } from "../../../functions/ui/multipart.ts";
+import { formBoundary, FormReader, MalformedForm, type FormPart } from "../../functions/locals/multipart.ts";
 
 /** A form encoded by a real multipart encoder (undici's, as a browser's), its bytes, and its boundary. */
 async function encode(form: FormData): Promise<{ bytes: Uint8Array; boundary: string }> {
@@ -24,12 +24,13 @@ function chunked(bytes: Uint8Array, sizes: number[]): ReadableStream<Uint8Array>
   });
 }
 
-async function readAll(reader: MultipartReader): Promise<{ part: FormPart; bytes: Uint8Array }[]> {
+async function readAll(reader: FormReader): Promise<{ part: FormPart; bytes: Uint8Array }[]> {
   const parts: { part: FormPart; bytes: Uint8Array }[] = [];
   for (let part = await reader.next(); part; part = await reader.next()) parts.push({ part, bytes: new Uint8Array(await new Response(part.body).arrayBuffer()) });
   return parts;
 }
 
+/** The reader of twine's uploads and of the web UI's upload form, on bodies as a browser's encoder writes them. */
 describe("multipart/form-data reader", () => {
   // Bytes that look like the start of a delimiter, CRLFs and dashes, inside the file.
   const file = new Uint8Array([...randomBytes(30_000), ...new TextEncoder().encode("\r\n--\r\n-\r\n--x"), ...randomBytes(1000)]);
@@ -41,7 +42,7 @@ describe("multipart/form-data reader", () => {
     form.set("file", new Blob([file], { type: "application/x-tar" }), 'release "final".tar');
     const { bytes, boundary } = await encode(form);
     for (const sizes of [[bytes.byteLength], [1], [3, 7, 64], [65536], [boundary.length + 3, 1]]) {
-      const parts = await readAll(new MultipartReader(chunked(bytes, sizes), boundary));
+      const parts = await readAll(new FormReader(chunked(bytes, sizes), boundary));
       expect(parts.map(({ part }) => [part.name, part.filename, part.contentType])).toEqual([
         ["_csrf", null, null],
         ["folder", null, null],
@@ -53,13 +54,15 @@ describe("multipart/form-data reader", () => {
     }
   });
 
-  it("reads an empty file and skips a part that was not read", async () => {
+  it("reads an empty file and skips a part whose body was cancelled", async () => {
     const form = new FormData();
     form.set("skipped", "x".repeat(10_000));
     form.set("file", new Blob([]), "empty.txt");
     const { bytes, boundary } = await encode(form);
-    const reader = new MultipartReader(chunked(bytes, [100]), boundary);
-    expect((await reader.next())!.name).toBe("skipped");
+    const reader = new FormReader(chunked(bytes, [100]), boundary);
+    const skipped = (await reader.next())!;
+    expect(skipped.name).toBe("skipped");
+    await skipped.body.cancel();
     const empty = (await reader.next())!;
     expect(empty.filename).toBe("empty.txt");
     expect((await new Response(empty.body).arrayBuffer()).byteLength).toBe(0);
@@ -70,18 +73,18 @@ describe("multipart/form-data reader", () => {
     const form = new FormData();
     form.set("file", new Blob([file]), "cut.bin");
     const { bytes, boundary } = await encode(form);
-    const reader = new MultipartReader(chunked(bytes.slice(0, 20_000), [4096]), boundary);
+    const reader = new FormReader(chunked(bytes.slice(0, 20_000), [4096]), boundary);
     const part = (await reader.next())!;
-    await expect(new Response(part.body).arrayBuffer()).rejects.toThrow(/cut off/);
+    await expect(new Response(part.body).arrayBuffer()).rejects.toThrow(/no closing boundary/);
   });
 
   it("refuses a field longer than asked, and a body that is not multipart", async () => {
     const form = new FormData();
     form.set("folder", "y".repeat(5000));
     const { bytes, boundary } = await encode(form);
-    const reader = new MultipartReader(chunked(bytes, [512]), boundary);
-    await expect(reader.text((await reader.next())!, 4096)).rejects.toThrow(MultipartError);
-    await expect(new MultipartReader(chunked(new TextEncoder().encode("a=b&c=d".repeat(300)), [64]), boundary).next()).rejects.toThrow(/boundary/);
+    const reader = new FormReader(chunked(bytes, [512]), boundary);
+    await expect(FormReader.text((await reader.next())!, 4096)).rejects.toThrow(MalformedForm);
+    await expect(new FormReader(chunked(new TextEncoder().encode("a=b&c=d".repeat(300)), [64]), boundary).next()).rejects.toThrow(/boundary/);
     expect(formBoundary("application/x-www-form-urlencoded")).toBeNull();
     expect(formBoundary('multipart/form-data; boundary="quoted b"')).toBe("quoted b");
   });
