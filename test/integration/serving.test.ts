@@ -6,6 +6,9 @@ import { eventually, json, sha256, sha256OfBody, sleep } from "../support/http.t
 import { Origin } from "../support/origin.ts";
 import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
 
+/** The `ttl` remote's immutable_ttl: long enough that a loaded machine still makes the "still fresh" request inside it. */
+const TTL_SECONDS = 4;
+
 /**
  * What README.md promises about answering requests, against the proxy as `npm start` runs it,
  * on the embedded default and on Postgres + Redis + S3: ranges and conditional requests on a
@@ -61,7 +64,7 @@ describe.each([
       remotes: {
         [names.files]: local,
         [names.timeout]: { ...local, upstream_timeout: 1 },
-        [names.ttl]: { ...local, immutable_ttl: 1 },
+        [names.ttl]: { ...local, immutable_ttl: TTL_SECONDS },
         [names.gomod]: { ...local, package: "goproxy", mutable_ttl: 1, immutable_patterns: ["^example\\.com/pinned/"] },
         [names.mapped]: { ...local, hostnames: [host] },
         [names.keyed]: { ...local, auth: { type: "header", name: "x-api-key", value_env: "SERVING_TEST_API_KEY" } },
@@ -171,6 +174,7 @@ describe.each([
 
   it("refreshes an immutable file after immutable_ttl, and keeps a path immutable_patterns pins", async () => {
     expect(await (await fetch(url("ttl", "kept-a-second.txt"))).text()).toBe("ttl v1");
+    const fetchedAt = Date.now();
     const pinned = url("gomod", "example.com/pinned/@v/list");
     const moving = url("gomod", "example.com/moving/@v/list");
     expect(await (await fetch(pinned)).text()).toBe("v1.0.0\n");
@@ -180,7 +184,7 @@ describe.each([
     origin.serve("/example.com/moving/@v/list", "v1.0.0\nv1.1.0\n");
     expect(await (await fetch(url("ttl", "kept-a-second.txt"))).text()).toBe("ttl v1"); // still fresh
 
-    await sleep(1_200);
+    await sleep(fetchedAt + TTL_SECONDS * 1000 + 200 - Date.now());
     const refreshed = await fetch(url("ttl", "kept-a-second.txt"));
     expect(refreshed.headers.get("x-artifact-source")).toBe("remote");
     expect(await refreshed.text()).toBe("ttl v2");
