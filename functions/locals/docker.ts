@@ -101,10 +101,16 @@ async function startUpload(ctx: Push): Promise<Response> {
   return sessionResponse(ctx, id, 0, 202);
 }
 
-/** The blob of another repository of this local, made this repository's too (no bytes move); null when `from` has no such blob. */
+/**
+ * The blob of another repository of this local, made this repository's too (no bytes move); null
+ * when `from` has no such blob. `from` is the repository as the client names it, with the
+ * local's name in front unless a hostname mapped to the local is used (`{local}/team/app`).
+ */
 async function mountBlob(ctx: Push, digest: string, from: string): Promise<Response | null> {
-  if (!sha256Of(digest) || !parseRegistryPath(`${from}/tags/list`)) return null;
-  const source = await ctx.stores.locals.getLocalFile(ctx.local.name, blobPath(from, digest));
+  const prefix = new URL(ctx.baseUrl).pathname.slice("/v2/".length);
+  const repository = prefix === "" ? from : from.startsWith(`${prefix}/`) ? from.slice(prefix.length + 1) : null;
+  if (!sha256Of(digest) || repository === null || !parseRegistryPath(`${repository}/tags/list`)) return null;
+  const source = await ctx.stores.locals.getLocalFile(ctx.local.name, blobPath(repository, digest));
   if (!source) return null;
   // Mounted by this request, or there already: either way the same bytes.
   await ctx.stores.locals.withBlobLocks([source.sha256], (locked) =>

@@ -139,10 +139,13 @@ describe("docker local registries: the push protocol", () => {
 
   it("mounts a blob from another repository, and falls back to a session when the source has none", async () => {
     const digest = await monolithic("source", randomBytes(4096));
-    const mounted = await push(`target/blobs/uploads/?mount=${digest}&from=source`, { method: "POST" });
+    // `from` as the client names it: the local's name first (skopeo and docker send the path they pushed to).
+    const unprefixed = await push(`target/blobs/uploads/?mount=${digest}&from=source`, { method: "POST" });
+    expect(unprefixed.status).toBe(202);
+    const mounted = await push(`target/blobs/uploads/?mount=${digest}&from=${name}/source`, { method: "POST" });
     expect([mounted.status, mounted.headers.get("docker-content-digest")]).toEqual([201, digest]);
     expect((await fetch(v2(`target/blobs/${digest}`), { method: "HEAD" })).status).toBe(200);
-    const fallback = await push(`target/blobs/uploads/?mount=${digestOf("absent")}&from=source`, { method: "POST" });
+    const fallback = await push(`target/blobs/uploads/?mount=${digestOf("absent")}&from=${name}/source`, { method: "POST" });
     expect(fallback.status).toBe(202);
     // A blob is the repository's own: the other repository does not serve it.
     expect((await fetch(v2(`elsewhere/blobs/${digest}`), { method: "HEAD" })).status).toBe(404);
