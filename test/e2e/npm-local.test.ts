@@ -25,21 +25,26 @@ describe("npm local repositories with npm", () => {
   const writer = randomBytes(16).toString("hex");
   const reader = randomBytes(16).toString("hex");
   const local = uniqueName("team-npm");
+  const privateLocal = uniqueName("private-npm");
   let backends: OwnBackends;
   let stack: TestStack;
   let work: string;
   /** What npm publish reported for each name@version (its integrity). */
   const integrity = new Map<string, string>();
 
-  const registry = () => `${stack.url}/api/v1/local/${local}/`;
-  const remotes = () => ({ [local]: { type: "local", package: "npm", write_tokens: [`ci-bot:${writer}`], read_tokens: [reader] } });
+  const registry = (name = local) => `${stack.url}/api/v1/local/${name}/`;
+  const remotes = () => ({
+    [local]: { type: "local", package: "npm", write_tokens: [`ci-bot:${writer}`], read_tokens: [reader] },
+    [privateLocal]: { type: "local", package: "npm", private: true, write_tokens: [writer], read_tokens: [reader] },
+  });
   /** An npmrc with a token for the local, keyed by its URL without the scheme, as users write it. */
-  const npmrc = async (name: string, token: string | null) => {
-    const path = join(work, `npmrc-${name}`);
-    await writeFile(path, token === null ? "" : `${registry().replace(/^http:/, "")}:_authToken=${token}\n`);
+  const npmrc = async (name: string, token: string | null, repository = local) => {
+    const path = join(work, `npmrc-${name}-${repository}`);
+    await writeFile(path, token === null ? "" : `${registry(repository).replace(/^http:/, "")}:_authToken=${token}\n`);
     return path;
   };
-  const npm = async (cwd: string, args: string[], rc: string) => cleanNpm(cwd, [...args, "--registry", registry()], { userconfig: rc, globalconfig: join(work, "empty-npmrc") });
+  const npm = async (cwd: string, args: string[], rc: string, repository = local) =>
+    cleanNpm(cwd, [...args, "--registry", registry(repository)], { userconfig: rc, globalconfig: join(work, "empty-npmrc") });
   const api = (path: string) => fetch(`${stack.url}/api/v2${path}`, { headers: { authorization: `Bearer ${admin}` } });
 
   /** Writes a package's sources; returns its directory. */
@@ -156,6 +161,18 @@ describe("npm local repositories with npm", () => {
     const readOnly = await answerBeforeBody(`${registry()}nobody-pkg`, "PUT", { "content-type": "application/json", authorization: `Bearer ${reader}` });
     expect(readOnly.status).toBe(403);
     expect((await fetch(`${registry()}nobody-pkg`)).status).toBe(404);
+  });
+
+  it("serves a private local only with a token: npm install with the read token as _authToken", async () => {
+    const dir = await source("secret-pkg", "1.0.0");
+    await npm(dir, ["publish", "--tag", "latest"], await npmrc("writer", writer, privateLocal), privateLocal);
+    const project = join(work, "project-private");
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, "package.json"), JSON.stringify({ name: "app-private", version: "1.0.0", private: true, dependencies: { "secret-pkg": "1.0.0" } }));
+    const installWith = (rc: string) => npm(project, ["install", "--cache", join(work, `cache-private-${rc.length}`), "--prefer-online"], rc, privateLocal);
+    await expect(installWith(await npmrc("anonymous", null, privateLocal))).rejects.toThrow(/E401/);
+    await installWith(await npmrc("reader", reader, privateLocal));
+    expect((await run(process.execPath, ["-e", "console.log(require('secret-pkg'))"], { cwd: project })).stdout.trim()).toBe("secret-pkg@1.0.0");
   });
 
   it("computes the tarball's integrity and refuses a publish whose attachment does not match its dist, or is no tarball", async () => {
