@@ -153,8 +153,8 @@ async function main(): Promise<void> {
   const floors: Partial<Record<Runtime, number>> = {};
   const peers = await startPeers(cleanup, join(dir, "peers"));
   const peerHits = {
-    tarball: await wrkRow(`verdaccio ${formatSize(peers.tarballBytes)} tarball hit`, peers.verdaccioTarball),
-    blob: await wrkRow(`distribution ${formatSize(peers.blobBytes)} blob hit`, peers.distributionBlob),
+    tarball: await wrkRow(`verdaccio ${formatSize(peers.tarballBytes)} tarball hit`, peers.verdaccioTarball, true),
+    blob: await wrkRow(`distribution ${formatSize(peers.blobBytes)} blob hit`, peers.distributionBlob, true),
   };
   fillPeerRows(peers, COLUMNS.peers, peerHits);
 
@@ -267,10 +267,11 @@ async function measureCache(name: string, target: Target): Promise<CacheRows> {
   return { smallHit, largeHitMiBps, miss };
 }
 
-async function wrkRow(name: string, url: string): Promise<WrkResult> {
+/** `peer`: a row of another project's server, whose failed requests are shown rather than ending the run. */
+async function wrkRow(name: string, url: string, peer = false): Promise<WrkResult> {
   const result = await wrk(url, config);
   log(`${name}: ${fmt(result.requestsPerSecond)} req/s, p50 ${fmt(result.p50Ms)} ms, p99 ${fmt(result.p99Ms)} ms${result.errors ? `, ${result.errors} ERRORS` : ""}`);
-  if (result.errors) throw new Error(`${name}: ${result.errors} failed requests under load`);
+  if (result.errors && !peer) throw new Error(`${name}: ${result.errors} failed requests under load`);
   return result;
 }
 
@@ -523,8 +524,9 @@ async function measureWaiters(name: string, column: string, target: Target, with
 type SmallHits = Record<"tarball" | "blob", WrkResult>;
 
 function fillPeerRows(peers: Peers, column: string, hits: SmallHits): void {
-  table.set(`${formatSize(peers.tarballBytes)} npm tarball hit`, "req/s", column, fmt(hits.tarball.requestsPerSecond));
-  table.set(`${formatSize(peers.blobBytes)} OCI blob hit`, "req/s", column, fmt(hits.blob.requestsPerSecond));
+  const shown = (hit: WrkResult) => `${fmt(hit.requestsPerSecond)}${hit.errors ? ` (${hit.errors} failed requests)` : ""}`;
+  table.set(`${formatSize(peers.tarballBytes)} npm tarball hit`, "req/s", column, shown(hits.tarball));
+  table.set(`${formatSize(peers.blobBytes)} OCI blob hit`, "req/s", column, shown(hits.blob));
 }
 
 /** The same small tarball and blob as the peers serve, through the proxy; target: ahead of both. */
