@@ -1,8 +1,8 @@
 /**
- * `npm run bench:ui`: the web UI's Browse page with 10,000 cached objects (server time per
- * page, read from its Server-Timing header, over every page of each sort, and the full-table
- * scans Postgres counted meanwhile), and the overview's page weight (HTML + CSS + JS, gzip and
- * brotli). The proxy runs as `npm start` runs it, on a fresh database of the machine's Postgres.
+ * `npm run bench:ui`: the web UI's Browse page with 10,000 cached objects and with a local of
+ * 10,000 uploaded files (server time per page, read from its Server-Timing header, over every
+ * page of each sort, and the full-table scans Postgres counted meanwhile), and the overview's
+ * page weight (HTML + CSS + JS, gzip and brotli). The proxy runs as `npm start` runs it, on a fresh database of the machine's Postgres.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -18,6 +18,7 @@ import { fmt, Table } from "./table.ts";
 
 const OBJECTS = 10_000;
 const REMOTE = "bench-npm";
+const LOCAL = "bench-files";
 const cleanup = new Cleanup();
 process.on("SIGINT", () => void cleanup.unwind().then(() => process.exit(130)));
 
@@ -25,7 +26,7 @@ try {
   const database = await createDatabase(cleanup, "ui");
   const dir = await mkdtemp(join(tmpdir(), "artifactapi-bench-ui-"));
   cleanup.defer("remove the data directory", () => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, "remotes.yaml"), stringify({ remotes: { [REMOTE]: { base_url: "https://registry.npmjs.org", package: "npm" } } }));
+  await writeFile(join(dir, "remotes.yaml"), stringify({ remotes: { [REMOTE]: { base_url: "https://registry.npmjs.org", package: "npm" }, [LOCAL]: { type: "local", package: "generic" } } }));
   const token = randomBytes(16).toString("hex");
   const stack = await startStack({ port: 0, configPath: join(dir, "remotes.yaml"), dataDir: dir, env: { DATABASE_URL: database.url, ADMIN_TOKEN: token } });
   cleanup.defer("stop the proxy", () => stack.stop());
@@ -42,6 +43,15 @@ try {
     [REMOTE, OBJECTS],
   );
   await db.query("ANALYZE artifacts");
+  // A generic local's uploads: 100 folders of 100 files (rows only: listing pages read no bytes).
+  await db.query(
+    `INSERT INTO local_files (local, path, sha256, size, content_type, uploaded_by, uploaded_at)
+     SELECT $1, format('build-%s/app-%s.tar.gz', i % 100, i), md5(i::text) || md5((i + 1)::text), (i * 7919) % 5000000,
+       'application/gzip', 'ci', now() - make_interval(secs => i * 60)
+     FROM generate_series(1, $2::int) i`,
+    [LOCAL, OBJECTS],
+  );
+  await db.query("ANALYZE local_files");
 
   const cookie = await signIn(stack.url, token);
   const get = async (path: string) => {
@@ -54,8 +64,8 @@ try {
   };
 
   const table = new Table(["pages", "median", "p95", "max", "wall median", "full-table scans"]);
-  const crawl = async (label: string, first: string) => {
-    const before = await seqScans(db);
+  const crawl = async (label: string, first: string, scanned = "artifacts") => {
+    const before = await seqScans(db, scanned);
     const server: number[] = [];
     const wall: number[] = [];
     let next: string | null = first;
@@ -66,7 +76,7 @@ try {
       const link = /<a href="([^"]+)" rel="next">/.exec(page.html)?.[1];
       next = link ? link.replace(/&amp;/g, "&") : null;
     }
-    const cells = [String(server.length), ms(percentile(server, 0.5)), ms(percentile(server, 0.95)), ms(Math.max(...server)), ms(percentile(wall, 0.5)), String((await seqScans(db)) - before)];
+    const cells = [String(server.length), ms(percentile(server, 0.5)), ms(percentile(server, 0.95)), ms(Math.max(...server)), ms(percentile(wall, 0.5)), String((await seqScans(db, scanned)) - before)];
     ["pages", "median", "p95", "max", "wall median", "full-table scans"].forEach((column, i) => table.set(`Browse ${label}`, "server time per page", column, cells[i]!));
   };
   await crawl("by path, root folder (with its 200 folders)", `/ui/browse/${REMOTE}`);
@@ -75,6 +85,9 @@ try {
   await crawl("by hits, most first", `/ui/browse/${REMOTE}?sort=hits`);
   await crawl("prefix pkg-1 (5,550 objects), by size", `/ui/browse/${REMOTE}?prefix=pkg-1&sort=size`);
   await crawl("folder pkg-42/-/ by path", `/ui/browse/${REMOTE}?prefix=pkg-42/-/`);
+  await crawl("local: root folder (its 100 folders)", `/ui/browse/${LOCAL}`, "local_files");
+  await crawl("local: folder build-42/ (100 files)", `/ui/browse/${LOCAL}?prefix=build-42/`, "local_files");
+  await crawl("local: prefix build-4 (1,100 files)", `/ui/browse/${LOCAL}?prefix=build-4`, "local_files");
   console.log(table.render());
 
   const overview = await get("/ui/");
@@ -108,10 +121,10 @@ async function signIn(base: string, token: string): Promise<string> {
   return session.split(";")[0]!;
 }
 
-/** Sequential scans of the artifacts table so far (pg_stat counts are flushed when a session ends or every few hundred ms). */
-async function seqScans(db: pg.Client): Promise<number> {
+/** Sequential scans of a table so far (pg_stat counts are flushed when a session ends or every few hundred ms). */
+async function seqScans(db: pg.Client, table: string): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 700));
-  const rows = await db.query<{ seq_scan: string }>("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'artifacts'");
+  const rows = await db.query<{ seq_scan: string }>("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = $1", [table]);
   return Number(rows.rows[0]?.seq_scan ?? 0);
 }
 
