@@ -19,9 +19,11 @@ virtualRoutes.on(METHODS, [`${PREFIX}/:name`, `${PREFIX}/:name/*`], async (c: Co
   if (!virtual) return jsonError(404, "VIRTUAL_NOT_FOUND", `no virtual repository named '${name}'`);
   if (virtual.package === "docker") return jsonError(404, "NOT_FOUND", `${name} is a docker virtual: pull through /v2/${name}/…`);
   const url = new URL(c.req.url);
-  const path = parseRemotePath(url.pathname.slice(`${PREFIX}/${name}/`.length), url.search);
-  if (path instanceof Response) return path;
+  const raw = url.pathname.slice(`${PREFIX}/${name}/`.length);
   const read = c.req.method === "GET" || c.req.method === "HEAD";
+  // Some writes go to the repository's root (twine's legacy upload API posts there).
+  const path = !read && raw === "" ? { raw, decoded: "", search: url.search } : parseRemotePath(raw, url.search);
+  if (path instanceof Response) return path;
   if (!read) return writeThroughVirtual(proxyContext(c), virtual, config, c.req.raw, path);
   const denied = remoteReadDenied(virtual, c.env, c.req.raw);
   if (denied) return denied;
