@@ -16,7 +16,8 @@ export interface TapOptions {
  * client has a bounded buffer of its own. A client that falls further behind is detached: it
  * drains what it has, then reads the rest from the stored copy once the fill has committed it.
  * If the fill fails, the client's transfer fails (never a short 200). A client that goes away
- * changes nothing for the fill.
+ * changes nothing for the fill. When the blob store fails there is no stored copy to resume
+ * from, so the fill holds its clients instead: it waits until each has room (hold(), room()).
  */
 export class ClientTap {
   readonly readable: ReadableStream<Uint8Array>;
@@ -32,6 +33,9 @@ export class ClientTap {
   #outcome: unknown = undefined;
   #resumed: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #wake: (() => void) | null = null;
+  /** Set once there will be no stored copy to resume from: the client is waited for, never detached. */
+  #held = false;
+  #roomWaiter: (() => void) | null = null;
 
   constructor(options: TapOptions) {
     this.#range = options.range;
@@ -48,12 +52,23 @@ export class ClientTap {
     return this.#state === "detached";
   }
 
+  /** From now on the fill waits for this client (room()) instead of detaching it. */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Resolves once the client's buffer is within its limit again, or the client is gone. */
+  room(): Promise<void> {
+    if (this.#state !== "live" || this.#queued <= this.#limit) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.#roomWaiter = resolve));
+  }
+
   /** A chunk of the body that starts at byte `at`. */
   push(chunk: Uint8Array, at: number): void {
     if (this.#state !== "live") return;
     const piece = this.#slice(chunk, at);
     if (piece.byteLength === 0) return;
-    if (this.#queued + piece.byteLength > this.#limit) {
+    if (!this.#held && this.#queued + piece.byteLength > this.#limit) {
       this.#state = "detached";
       return this.#notify();
     }
@@ -82,6 +97,7 @@ export class ClientTap {
       const next = this.#queue.shift();
       if (next) {
         this.#queued -= next.byteLength;
+        if (this.#queued <= this.#limit) this.#makeRoom();
         return controller.enqueue(next);
       }
       // A range is complete once its bytes are out (ranges are tapped only from unverified fills).
@@ -113,6 +129,13 @@ export class ClientTap {
     this.#queue = [];
     this.#queued = 0;
     void this.#resumed?.cancel().catch(() => {});
+    this.#makeRoom();
+  }
+
+  #makeRoom(): void {
+    const waiter = this.#roomWaiter;
+    this.#roomWaiter = null;
+    waiter?.();
   }
 
   #notify(): void {

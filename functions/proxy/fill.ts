@@ -109,6 +109,7 @@ export class Fill {
         if (held) this.#deliver(held);
         held = value;
         await this.#upload.write(value);
+        if (!this.#upload.storing) await reads.wait(this.#clientsHaveRoom());
       }
       const blob = await this.#upload.finish().catch((error: Error) => {
         throw new FillFailed("UPSTREAM_SHORT_BODY", error.message);
@@ -134,6 +135,15 @@ export class Fill {
     }
   }
 
+  /**
+   * Storing failed, so a client that falls behind could not resume from a stored copy: from now
+   * on the copy goes at the pace of its slowest client (still bounded by the fill deadline).
+   */
+  #clientsHaveRoom(): Promise<unknown> {
+    for (const tap of this.#taps) tap.hold();
+    return Promise.all(this.#taps.map((tap) => tap.room()));
+  }
+
   #deliver(chunk: Uint8Array): void {
     for (const tap of this.#taps) tap.push(chunk, this.#delivered);
     this.#delivered += chunk.byteLength;
@@ -145,7 +155,12 @@ export class Fill {
    * Reads of the body, failed when the upstream sends nothing for stallMs, the deadline passes
    * or the lease is lost. One watchdog per copy, not a timer per chunk.
    */
-  #reads(reader: ReadableStreamDefaultReader<Uint8Array>): { read: () => Promise<ReadableStreamReadResult<Uint8Array>>; stop: () => void } {
+  #reads(reader: ReadableStreamDefaultReader<Uint8Array>): {
+    read: () => Promise<ReadableStreamReadResult<Uint8Array>>;
+    /** Any other wait of the copy, failed by the deadline or a lost lease as reads are. */
+    wait: <T>(waited: Promise<T>) => Promise<T>;
+    stop: () => void;
+  } {
     const { stallMs, deadline, signal } = this.#options;
     let fail!: (reason: unknown) => void;
     const interrupted = new Promise<never>((_, reject) => (fail = reject));
@@ -167,6 +182,7 @@ export class Fill {
           waitingSince = null;
         }
       },
+      wait: (waited) => Promise.race([waited, interrupted]),
       stop: () => {
         clearInterval(watchdog);
         signal.removeEventListener("abort", onAbort);

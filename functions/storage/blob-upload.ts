@@ -72,6 +72,11 @@ export class BlobUpload {
     for (const hasher of this.#hashers) hasher.digest.catch(() => {});
   }
 
+  /** Whether the bytes still go to the blob store (false once a bestEffort upload's store failed). */
+  get storing(): boolean {
+    return this.#storeFailure === null;
+  }
+
   /** Bytes written so far. */
   get bytes(): number {
     return this.#bytes;

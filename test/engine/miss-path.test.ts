@@ -228,6 +228,22 @@ describe("backends failing", () => {
   });
 });
 
+describe("blob store failing under a client that lags", () => {
+  it("holds the copy to the client's pace instead of detaching it: there is no stored copy to resume from", async () => {
+    const engine = new Engine();
+    const file = randomBytes(8 * MiB);
+    engine.origin.serve("lag.bin", { body: file });
+    engine.blobs.failWrites = true;
+    const lagging = engine.request("lag.bin");
+    const response = await lagging.response;
+    await sleep(300); // the upstream's whole body is ready long before the client reads: far over its 2 MiB buffer
+    expect(await sha256(await bodyOf(response))).toBe(await sha256(file));
+    await lagging.settled;
+    expect(await engine.entry("lag.bin")).toBeNull();
+    expect(engine.origin.count("lag.bin")).toBe(1);
+  });
+});
+
 it("keys a lock and an entry per remote and cache key", () => {
   expect(indexKey("r", "a/b")).toBe("idx:r:a/b");
 });
