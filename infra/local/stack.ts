@@ -34,6 +34,8 @@ export interface StackOptions {
    * through the outbound guard as always.
    */
   outbound?: OutboundSeam;
+  /** Chrome DevTools protocol on 127.0.0.1:PORT, to debug or profile the Worker (`INSPECTOR_PORT`). */
+  inspectorPort?: number;
 }
 
 export interface Stack {
@@ -58,6 +60,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       convertV4MiniflareOptions({
         host: options.host ?? "127.0.0.1",
         port: options.port ?? 0,
+        inspectorPort: options.inspectorPort,
         resourcePersistencePath: join(options.dataDir, "worker"),
         workers: [
           {

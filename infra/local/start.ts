@@ -26,6 +26,7 @@ try {
     configPath: env.ARTIFACTAPI_CONFIG ?? "remotes.yaml",
     dataDir: env.ARTIFACTAPI_DATA_DIR ?? ".data",
     env,
+    inspectorPort: env.INSPECTOR_PORT ? Number(env.INSPECTOR_PORT) : undefined,
     log: (line) => console.log(line),
   });
   let stopping = false;

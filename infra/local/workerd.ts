@@ -101,13 +101,14 @@ export async function runWorkerd(
   host: string,
   port: number,
   log: (line: string) => void,
+  inspectorPort?: number,
 ): Promise<RunningWorkerd> {
   await mkdir(dir, { recursive: true });
   const configPath = join(dir, "workerd.capnp");
   const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   await writeFile(configPath, config(dir, address));
   // A process group of its own: a terminal's Ctrl-C reaches the launcher alone, which stops workerd and then the bridges it needs.
-  const child = spawn(WORKERD, ["serve", configPath, "--control-fd=3"], { cwd: dir, stdio: ["ignore", "pipe", "pipe", "pipe"], detached: true });
+  const child = spawn(WORKERD, ["serve", configPath, "--control-fd=3", ...(inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [])], { cwd: dir, stdio: ["ignore", "pipe", "pipe", "pipe"], detached: true });
   let output = "";
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on("line", (line) => {
@@ -193,6 +194,7 @@ export async function startWorkerdStack(options: StackOptions): Promise<Stack & 
       host,
       options.port ?? 0,
       log,
+      options.inspectorPort,
     );
     log(`artifactapi-edge listening on ${workerd.url} (workerd ${workerd.pid}, no Miniflare; ${prepared.backends.join(", ")}; ${repositoryCounts(prepared.remotes)})`);
     const maintenance = scheduleMaintenance(workerd.url, prepared.bindings.ADMIN_TOKEN, log);
