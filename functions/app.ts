@@ -12,6 +12,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { localRoutes } from "./routes/local.ts";
 import { requestHost } from "./proxy/proxy-base.ts";
 import { managementRoutes } from "./routes/management/index.ts";
+import { urlParts } from "./request-url.ts";
 import { remoteRoutes } from "./routes/remote.ts";
 import { virtualRoutes } from "./routes/virtual.ts";
 import { createStores } from "./stores.ts";
@@ -23,12 +24,13 @@ export const app = new Hono<AppEnv>();
  * Requests a mapped hostname re-dispatched on their canonical path, with the scope the first
  * pass opened: the stores are opened once per request and closed once, after background work.
  */
-const redispatched = new WeakMap<Request, RequestScope>();
+const redispatched = new WeakMap<Request, RequestScope & { arrived: Request }>();
 
 /** Stores are opened per request (Workers cannot share sockets across requests) and closed after background work. */
 app.use(async (c, next) => {
   const inherited = redispatched.get(c.req.raw);
   if (inherited) {
+    c.set("arrived", inherited.arrived);
     c.set("stores", inherited.stores);
     c.set("background", inherited.background);
     c.set("observer", inherited.observer);
@@ -37,6 +39,7 @@ app.use(async (c, next) => {
   const stores = createStores(c.env);
   const background = new Background();
   const recorder = new Recorder(stores, background);
+  c.set("arrived", c.req.raw);
   c.set("stores", stores);
   c.set("background", background);
   c.set("observer", recorder);
@@ -44,7 +47,8 @@ app.use(async (c, next) => {
     await next();
   } finally {
     recorder.responded();
-    c.executionCtx.waitUntil(background.settled().finally(() => stores.close()));
+    // A hot hit hands over no work and opens no connection: nothing to keep the request alive for.
+    if (!background.idle || stores.opened) c.executionCtx.waitUntil(background.settled().finally(() => stores.close()));
   }
 });
 
@@ -53,15 +57,15 @@ app.use(async (c, next) => {
   // A fill coordinator gets requests already on their canonical path.
   if (redispatched.has(c.req.raw) || insideCoordinator(c.env)) return next();
   const host = requestHost(c.req.raw, c.env);
-  const { remotes, locals, virtuals } = await currentConfig(c.var.stores);
+  const { remotes, locals, virtuals } = await currentConfig(c.get("stores"));
   const virtual = repositoryForHost(virtuals.values(), host);
   const repository = repositoryForHost(remotes.values(), host) ?? repositoryForHost(locals.values(), host) ?? (virtual && { ...virtual, type: "virtual" as const });
-  const url = new URL(c.req.url);
-  const path = repository && canonicalPath(repository, url.pathname, { ui: c.env.UI_ON_MAPPED_HOSTS === "true" });
+  const path = repository && canonicalPath(repository, urlParts(c.req.url).path, { ui: c.env.UI_ON_MAPPED_HOSTS === "true" });
   if (!path) return next();
+  const url = new URL(c.req.url);
   url.pathname = path;
   const request = new Request(url, c.req.raw);
-  redispatched.set(request, { stores: c.var.stores, background: c.var.background, observer: c.var.observer });
+  redispatched.set(request, { arrived: c.req.raw, stores: c.get("stores"), background: c.get("background"), observer: c.get("observer") });
   return app.fetch(request, c.env, c.executionCtx);
 });
 

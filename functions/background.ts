@@ -5,6 +5,11 @@
 export class Background {
   readonly #tasks: Promise<unknown>[] = [];
 
+  /** Whether any work was handed over (a hot hit has none). */
+  get idle(): boolean {
+    return this.#tasks.length === 0;
+  }
+
   run(task: Promise<unknown>): void {
     this.#tasks.push(task.catch((error) => console.error("background task failed:", error)));
   }

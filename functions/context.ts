@@ -14,7 +14,10 @@ export interface RequestScope {
 /** The Hono environment of every route: handlers get their stores from here, never from an adapter. */
 export interface AppEnv {
   Bindings: Env;
-  Variables: RequestScope;
+  Variables: RequestScope & {
+    /** The request as the runtime delivered it (a mapped hostname's is re-dispatched on its canonical path). */
+    arrived: Request;
+  };
 }
 
 /** What the request path (fetch-through) needs from a request. */
@@ -23,5 +26,6 @@ export interface ProxyContext extends RequestScope {
 }
 
 export function proxyContext(c: Context<AppEnv>): ProxyContext {
-  return { stores: c.var.stores, env: c.env, background: c.var.background, observer: c.var.observer };
+  // c.get, not c.var: Hono builds a new object for every read of c.var.
+  return { stores: c.get("stores"), env: c.env, background: c.get("background"), observer: c.get("observer") };
 }

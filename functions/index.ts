@@ -2,12 +2,13 @@ import { app } from "./app.ts";
 import { currentRemotes } from "./config/cache.ts";
 import type { Env } from "./env.ts";
 import { runMaintenance } from "./maintenance/index.ts";
+import { answerHot } from "./proxy/hot-route.ts";
 import { createStores } from "./stores.ts";
 
 export { FillCoordinator } from "./fills/coordinator.ts";
 
 export default {
-  fetch: app.fetch,
+  fetch: (request, env, ctx) => answerHot(request, env) ?? app.fetch(request, env, ctx),
   /** The Cron Trigger (wrangler.toml `[triggers]`): sweeps abandoned uploads and keeps storage bounded. */
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     const stores = createStores(env);

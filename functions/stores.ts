@@ -18,6 +18,8 @@ export interface Stores {
   meta: MetadataStore;
   /** The metadata store's rows for local repositories (same Postgres, same connection). */
   locals: LocalStore;
+  /** Whether close() has anything to do: a request that opened no connection has nothing to close. */
+  readonly opened: boolean;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,9 @@ export function createStores(env: Env, options: StoreOptions = {}): Stores {
     state,
     meta: new PostgresMetadataStore(pg),
     locals: new PostgresLocalStore(pg),
+    get opened() {
+      return pg.opened;
+    },
     async close() {
       await Promise.allSettled([state.close(), pg.close()]);
     },

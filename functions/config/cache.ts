@@ -31,13 +31,18 @@ export function knownVersion(): string | null | undefined {
   return snapshot?.version;
 }
 
+/** Whether this isolate checked the version within RECHECK_MS, so what it keeps under that version may be used without asking. */
+export function configFresh(now = Date.now()): boolean {
+  return snapshot !== null && now - snapshot.checkedAt < RECHECK_MS;
+}
+
 /**
  * The config as this isolate knows it. A hit costs no database query: Postgres is read only
  * when the version in the state store changed, and the version at most every RECHECK_MS.
  */
 export async function currentConfig(stores: Stores): Promise<ConfigSnapshot> {
   const now = Date.now();
-  if (snapshot && now - snapshot.checkedAt < RECHECK_MS) return snapshot;
+  if (snapshot && configFresh(now)) return snapshot;
   // One request re-checks; the others keep this copy meanwhile instead of all asking at once.
   // (Promises are not shared: Workers tie I/O to the request that started it.)
   if (snapshot) snapshot.checkedAt = now;

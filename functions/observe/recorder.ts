@@ -12,6 +12,17 @@ const RETENTION_MS = 8 * 24 * 3600_000;
 /** How often an isolate prunes: old rows are few and harmless, a query per request is not. */
 const PRUNE_EVERY_MS = 15 * 60_000;
 let lastPrune = Date.now();
+const pruneDue = () => Date.now() - lastPrune >= PRUNE_EVERY_MS;
+
+/** A hit answered before routing (hot-route.ts): counted as the Recorder counts one. */
+export function recordHotHit(event: FetchEvent, bytes: number): void {
+  usage.served(event.remote, event.path, event.cacheKey, "cache", bytes);
+}
+
+/** Whether counters are due to be written: then a request takes the full path, whose Recorder writes them. */
+export function usageDue(): boolean {
+  return usage.due() || pruneDue();
+}
 
 /**
  * The Observer behind the management API: fetch events go to the event log, served requests
@@ -88,6 +99,8 @@ export class Recorder implements Observer {
 
   #schedule(): void {
     if (!this.#answered || this.#scheduled) return;
+    // A hot hit usually has nothing to write: no background work, so nothing for the request to wait for.
+    if (this.#events.length === 0 && !usage.due() && !pruneDue()) return;
     this.#scheduled = true;
     // A microtask later, so events recorded together go out in one insert.
     this.#background.run(Promise.resolve().then(() => this.#write()));
@@ -99,7 +112,7 @@ export class Recorder implements Observer {
     this.#events = [];
     const writes: Promise<unknown>[] = [this.#stores.meta.appendEvents(events)];
     if (usage.due()) writes.push(this.flushUsage());
-    if (Date.now() - lastPrune >= PRUNE_EVERY_MS) {
+    if (pruneDue()) {
       lastPrune = Date.now();
       writes.push(this.#stores.meta.prune(new Date(Date.now() - RETENTION_MS)));
     }

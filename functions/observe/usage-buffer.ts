@@ -29,17 +29,18 @@ export class UsageBuffer {
     else if (source === "remote") row.misses++;
     else row.hits++;
     if (source === "error") return;
-    const hour = new Date(Math.floor(now / HOUR) * HOUR);
-    const key = `${remote}\n${cacheKey}\n${hour.getTime()}`;
+    // Numbers in the keys; a Date only for a new row (this runs on every hit).
+    const hour = now - (now % HOUR);
+    const key = `${remote}\n${cacheKey}\n${hour}`;
     let artifact = this.#artifacts.get(key);
     if (!artifact) {
-      artifact = { remote, path, cacheKey, hour, requests: 0, hits: 0, bytesServed: 0, lastAccess: new Date(now) };
+      artifact = { remote, path, cacheKey, hour: new Date(hour), requests: 0, hits: 0, bytesServed: 0, lastAccess: new Date(now) };
       this.#artifacts.set(key, artifact);
     }
     artifact.requests++;
     if (source !== "remote") artifact.hits++;
     artifact.bytesServed += bytes;
-    artifact.lastAccess = new Date(now);
+    artifact.lastAccess.setTime(now);
   }
 
   fetched(remote: string, bytes: number, now = Date.now()): void {
@@ -69,11 +70,11 @@ export class UsageBuffer {
 
   #remoteRow(remote: string, now: number): RemoteRow {
     if (this.#remotes.size + this.#artifacts.size === 0) this.#since = now;
-    const minute = new Date(Math.floor(now / MINUTE) * MINUTE);
-    const key = `${remote}\n${minute.getTime()}`;
+    const minute = now - (now % MINUTE);
+    const key = `${remote}\n${minute}`;
     let row = this.#remotes.get(key);
     if (!row) {
-      row = { remote, minute, requests: 0, hits: 0, misses: 0, errors: 0, bytesServed: 0, bytesFetched: 0, uploads: 0, bytesUploaded: 0 };
+      row = { remote, minute: new Date(minute), requests: 0, hits: 0, misses: 0, errors: 0, bytesServed: 0, bytesFetched: 0, uploads: 0, bytesUploaded: 0 };
       this.#remotes.set(key, row);
     }
     return row;

@@ -10,11 +10,12 @@ import { DocumentRefused } from "./document-rewrite.ts";
 import { Fill, FillFailed } from "./fill.ts";
 import { coordinatorFor, insideCoordinator, runningFills } from "./coordination.ts";
 import { forgetEntry, hotEntry, keepEntry } from "./hot-entries.ts";
+import { rememberHotRoute } from "./hot-route.ts";
 import type { StoredBlob } from "../storage/blob-upload.ts";
 import { entryTtlMs, freshUntil, indexKey, isFresh, lockKey, parseEntry, readStoredEntry, type IndexEntry, type StoredEntry } from "./index-entry.ts";
 import { withLease, type Lease } from "./lease.ts";
 import type { FetchPlan } from "./plan.ts";
-import { dispositionFor, representationHeaders, type Representation } from "./response-headers.ts";
+import { dispositionFor, representationHeaders, type HeaderOptions, type Representation } from "./response-headers.ts";
 import { parseRange, serveEntry } from "./serve.ts";
 import { UpstreamError } from "./upstream.ts";
 
@@ -76,7 +77,12 @@ export async function fetchThrough(ctx: ProxyContext, plan: FetchPlan): Promise<
     event: { remote: plan.remote.name, path: plan.path, cacheKey: plan.cacheKey },
   };
   const { hit, stored } = await fromStorage(ctx, job);
-  if (hit) return recorded(ctx, job, hit);
+  if (hit) {
+    if (job.hotRoute && hit.status === 200) {
+      rememberHotRoute(job.hotRoute, { remote: job.remote, indexKey: job.indexKey, event: job.event, headers: hitHeaderOptions(job) });
+    }
+    return recorded(ctx, job, hit);
+  }
   // A rewritten document's length is only known once it is rewritten: HEAD fills it like GET.
   if (job.request.method === "HEAD" && !stored && !job.rewriteBody) return recorded(ctx, job, await headUpstream(ctx, job));
   // With a coordinator, the miss is its business (and its record): requests for the key meet there.
@@ -437,8 +443,13 @@ async function readStored(ctx: ProxyContext, job: Job): Promise<StoredEntry | nu
 }
 
 /** Serves an entry; if its blob was just promoted away, follows the entry once more. */
+/** The header options of a fresh hit: what the hot path answers with too. */
+function hitHeaderOptions(job: Job): HeaderOptions {
+  return { source: "cache", disposition: job.dispositionHeader, extra: job.responseHeaders };
+}
+
 async function serve(ctx: ProxyContext, job: Job, entry: IndexEntry, source: "cache" | "remote" = "cache", stale?: string): Promise<Response | null> {
-  const options = { source, disposition: job.dispositionHeader, extra: job.responseHeaders, stale: stale ? { reason: stale, fetchedAt: entry.fetchedAt } : undefined };
+  const options = { ...hitHeaderOptions(job), source, stale: stale ? { reason: stale, fetchedAt: entry.fetchedAt } : undefined };
   const edge = EdgeBlobCache.from(ctx.env, ctx.stores.blobs, ctx.background);
   const served = await serveEntry(ctx.stores.blobs, entry, job.request, options, edge);
   if (served) return served;

@@ -43,6 +43,12 @@ export interface FetchPlan {
    * stale copy.
    */
   rewriteBody?: (upstream: Response) => RewrittenBody;
+  /**
+   * The request as it arrived, when the plan follows from its method, URL and Accept and the
+   * config alone (the generic remote route): a whole hit may then be answered before routing the
+   * next time it is asked (hot-route.ts).
+   */
+  hotRoute?: Request;
 }
 
 /** What planning needs besides the remote and the path. */

@@ -1,6 +1,7 @@
 import type { RepositoryConfig } from "../config/schema.ts";
 import type { Env } from "../env.ts";
 import { repositoryForHost } from "../hostnames.ts";
+import { urlParts } from "../request-url.ts";
 
 const HOST = /^([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d+)?$/i;
 
@@ -20,7 +21,7 @@ export function trustsForwarded(env: Env): boolean {
  * for), or X-Forwarded-Host when TRUST_FORWARDED says a load balancer in front sets it.
  */
 export function requestHost(request: Request, env: Env): string {
-  const own = new URL(request.url).host.toLowerCase();
+  const own = urlParts(request.url).host;
   if (!trustsForwarded(env)) return own;
   const forwarded = firstValue(request.headers.get("x-forwarded-host"));
   // Anything that is not a host name would end up inside cached documents: ignore it.
@@ -54,22 +55,27 @@ export function clientOrigin(request: Request, env: Env): { scheme: "http" | "ht
 
 /** The scheme and host this request came in on, as far as this proxy may believe the headers. */
 function requestOrigin(request: Request, env: Env): { scheme: "http" | "https"; host: string } {
-  const url = new URL(request.url);
   const forwardedProto = trustsForwarded(env) ? firstValue(request.headers.get("x-forwarded-proto"))?.toLowerCase() : undefined;
   // Without a forwarded scheme, PUBLIC_URL's says how clients reach the proxy (TLS ends in front of it).
-  const own = (configuredPublicUrl(env) ?? url).protocol === "https:" ? "https" : "http";
+  const publicUrl = configuredPublicUrl(env);
+  const own = (publicUrl ? publicUrl.protocol === "https:" : urlParts(request.url).https) ? "https" : "http";
   const scheme = forwardedProto === "http" || forwardedProto === "https" ? forwardedProto : own;
   return { scheme, host: requestHost(request, env) };
 }
+
+/** The last PUBLIC_URL parsed: it is read on every request that builds a link. */
+let publicUrlParsed: { value: string; url: URL } | null = null;
 
 /** PUBLIC_URL as a URL, or null when unset. A value that is not an http(s) URL is a configuration error. */
 function configuredPublicUrl(env: Env): URL | null {
   const value = typeof env.PUBLIC_URL === "string" ? env.PUBLIC_URL.trim() : "";
   if (value === "") return null;
+  if (publicUrlParsed?.value === value) return publicUrlParsed.url;
   const url = URL.canParse(value) ? new URL(value) : null;
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash || url.username) {
     throw new Error(`PUBLIC_URL must be an http(s) URL without query or credentials (got ${JSON.stringify(value)})`);
   }
+  publicUrlParsed = { value, url };
   return url;
 }
 

@@ -24,19 +24,27 @@ export interface HeaderOptions {
 }
 
 export function representationHeaders(representation: Representation, options: HeaderOptions): Headers {
-  const headers = new Headers({ "content-type": representation.contentType, "accept-ranges": "bytes", "x-artifact-source": options.source });
-  if (representation.size !== null) headers.set("content-length", String(representation.size));
-  if (representation.sha256) headers.set("etag", `"${representation.sha256}"`);
-  if (representation.lastModified) headers.set("last-modified", representation.lastModified);
-  for (const [name, value] of Object.entries(representation.headers ?? {})) headers.set(name, value);
-  if (options.disposition) headers.set("content-disposition", options.disposition);
+  return new Headers(representationFields(representation, options));
+}
+
+/**
+ * The same headers as a plain object (lower-case names), which a Response takes as its headers
+ * in one step: each Headers.set is a call into the runtime.
+ */
+export function representationFields(representation: Representation, options: HeaderOptions): Record<string, string> {
+  const fields: Record<string, string> = { "content-type": representation.contentType, "accept-ranges": "bytes", "x-artifact-source": options.source };
+  if (representation.size !== null) fields["content-length"] = String(representation.size);
+  if (representation.sha256) fields.etag = `"${representation.sha256}"`;
+  if (representation.lastModified) fields["last-modified"] = representation.lastModified;
+  for (const [name, value] of Object.entries(representation.headers ?? {})) fields[name.toLowerCase()] = value;
+  if (options.disposition) fields["content-disposition"] = options.disposition;
   if (options.stale) {
-    headers.set("age", String(Math.max(0, Math.floor((Date.now() - options.stale.fetchedAt) / 1000))));
-    headers.set("warning", '110 - "Response is Stale", 111 - "Revalidation Failed"');
-    headers.set("x-artifact-stale-reason", options.stale.reason);
+    fields.age = String(Math.max(0, Math.floor((Date.now() - options.stale.fetchedAt) / 1000)));
+    fields.warning = '110 - "Response is Stale", 111 - "Revalidation Failed"';
+    fields["x-artifact-stale-reason"] = options.stale.reason;
   }
-  for (const [name, value] of Object.entries(options.extra ?? {})) headers.set(name, value);
-  return headers;
+  for (const [name, value] of Object.entries(options.extra ?? {})) fields[name.toLowerCase()] = value;
+  return fields;
 }
 
 /** `attachment; filename="…"` (or inline), with an RFC 5987 name for non-ASCII file names. */

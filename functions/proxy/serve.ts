@@ -2,7 +2,7 @@ import type { BlobStore } from "../../infra/blob/types.ts";
 import type { EdgeBlobCache } from "./edge-cache.ts";
 import { hotBlob, isSmallBlob, keepHot } from "./hot-blobs.ts";
 import type { IndexEntry } from "./index-entry.ts";
-import { representationHeaders, type HeaderOptions } from "./response-headers.ts";
+import { representationFields, type HeaderOptions } from "./response-headers.ts";
 
 /**
  * Answers from a stored blob: HEAD, conditional requests (304), single byte ranges (206).
@@ -54,13 +54,18 @@ async function readSmallBlob(blobs: BlobStore, entry: IndexEntry): Promise<Uint8
 }
 
 export function entryHeaders(entry: IndexEntry, options: HeaderOptions): Headers {
-  const headers = representationHeaders(
+  return new Headers(entryFields(entry, options));
+}
+
+/** entryHeaders as a plain object (representationFields). */
+export function entryFields(entry: IndexEntry, options: HeaderOptions): Record<string, string> {
+  const fields = representationFields(
     { contentType: entry.contentType, size: entry.size, sha256: entry.sha256, lastModified: lastModifiedOf(entry), headers: entry.headers },
     options,
   );
   // Entries stored before bodies were kept decoded replay their encoding.
-  if (entry.contentEncoding) headers.set("content-encoding", entry.contentEncoding);
-  return headers;
+  if (entry.contentEncoding) fields["content-encoding"] = entry.contentEncoding;
+  return fields;
 }
 
 function lastModifiedOf(entry: IndexEntry): string {

@@ -7,6 +7,7 @@ import { jsonError } from "../errors.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
 import { parseRemotePath, planRemotePath } from "../proxy/plan.ts";
 import { proxyBase } from "../proxy/proxy-base.ts";
+import { urlParts } from "../request-url.ts";
 
 export const remoteRoutes = new Hono<AppEnv>();
 
@@ -18,18 +19,18 @@ for (const prefix of ["/api/v1/remote", "/api"]) {
 async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {
   const name = c.req.param("name")!;
   if (prefix === "/api" && (name === "v1" || name === "v2")) return jsonError(404, "NOT_FOUND", "no such endpoint");
-  const remote = (await currentRemotes(c.var.stores)).get(name);
+  const remote = (await currentRemotes(c.get("stores"))).get(name);
   if (!remote) return jsonError(404, "REMOTE_NOT_FOUND", `no remote named '${name}'`);
   const denied = remoteReadDenied(remote, c.env, c.req.raw);
   if (denied) return denied;
 
-  const url = new URL(c.req.url);
-  const path = parseRemotePath(url.pathname.slice(`${prefix}/${name}/`.length), url.search);
+  const url = urlParts(c.req.url);
+  const path = parseRemotePath(url.path.slice(`${prefix}/${name}/`.length), url.search);
   if (path instanceof Response) return path;
   if (remote.package === "circleci") return serveCircleArtifact(c, remote, path.decoded);
   // Registries speak their own protocol (token handshake, registry errors): only under /v2/.
   if (remote.package === "docker") return jsonError(404, "NOT_FOUND", `${remote.name} is a docker registry: pull through /v2/${remote.name}/…`);
-  const plan = await planRemotePath(remote, path, c.req.raw, { state: c.var.stores.state, env: c.env, proxyBase: proxyBase(c.req.raw, remote, prefix, c.env) });
+  const plan = await planRemotePath(remote, path, c.req.raw, { state: c.get("stores").state, env: c.env, proxyBase: proxyBase(c.req.raw, remote, prefix, c.env) });
   if (plan instanceof Response) return plan;
-  return fetchThrough(proxyContext(c), plan);
+  return fetchThrough(proxyContext(c), { ...plan, hotRoute: c.get("arrived") });
 }

@@ -61,6 +61,11 @@ export class PgConnection {
     }
   }
 
+  /** Whether a connection was opened (and so has to be closed). */
+  get opened(): boolean {
+    return this.#connecting !== null;
+  }
+
   async close(): Promise<void> {
     const connecting = this.#connecting;
     this.#client = null;

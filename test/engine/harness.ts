@@ -154,7 +154,7 @@ export class Engine {
   }
 
   get stores(): Stores {
-    return { blobs: this.blobs, state: this.state, meta: this.meta, locals: this.locals, close: async () => {} };
+    return { blobs: this.blobs, state: this.state, meta: this.meta, locals: this.locals, opened: false, close: async () => {} };
   }
 
   /** One client request through fetchThrough; `settled` resolves once its background work (the fill) is done. */
