@@ -38,6 +38,13 @@ export interface FillOptions {
 
 /** How much of the start of a body a joinable fill keeps for late joiners. */
 export const JOIN_WINDOW_BYTES = 8 * 1024 * 1024;
+/**
+ * Once a request has joined, the window stays open until this long after the fill started
+ * (the copy waits at its edge; memory stays JOIN_WINDOW_BYTES): clients started together — a CI
+ * fan-out — then all read the body live, even from an upstream that sends 8 MiB in a fraction of
+ * a second. A fill nobody joins never waits.
+ */
+export const JOIN_WINDOW_MS = 1_000;
 
 /**
  * Copies one upstream body into the blob store at the upstream's pace, hashing as it goes, and
@@ -56,6 +63,8 @@ export class Fill {
   #head: Uint8Array[] | null;
   /** Undefined while running; null once complete and checked; the failure otherwise. */
   #outcome: FillFailed | null | undefined = undefined;
+  readonly #startedAt = Date.now();
+  #joined = false;
 
   constructor(blobs: BlobStore, body: ReadableStream<Uint8Array>, options: FillOptions) {
     this.#options = options;
@@ -86,6 +95,7 @@ export class Fill {
    */
   join(range?: { offset: number; length: number }): ReadableStream<Uint8Array> | null {
     if (!this.#head) return null;
+    this.#joined = true;
     const kept = this.#head.reduce((sum, chunk) => sum + chunk.byteLength, 0);
     const tap = new ClientTap({ range, resume: this.#options.resume, limit: kept + CLIENT_BUFFER_BYTES });
     let at = 0;
@@ -106,6 +116,7 @@ export class Fill {
       for (;;) {
         const { done, value } = await reads.read();
         if (done) break;
+        if (held && this.#closesWindow(held)) await reads.wait(this.#windowEnd());
         if (held) this.#deliver(held);
         held = value;
         await this.#upload.write(value);
@@ -142,6 +153,16 @@ export class Fill {
   #clientsHaveRoom(): Promise<unknown> {
     for (const tap of this.#taps) tap.hold();
     return Promise.all(this.#taps.map((tap) => tap.room()));
+  }
+
+  #closesWindow(chunk: Uint8Array): boolean {
+    return this.#head !== null && this.#delivered + chunk.byteLength > JOIN_WINDOW_BYTES;
+  }
+
+  /** When a joined fill may close its window (JOIN_WINDOW_MS); at once for one nobody joined. */
+  #windowEnd(): Promise<void> {
+    const left = this.#startedAt + JOIN_WINDOW_MS - Date.now();
+    return this.#joined && left > 0 ? new Promise((resolve) => setTimeout(resolve, left)) : Promise.resolve();
   }
 
   #deliver(chunk: Uint8Array): void {
