@@ -10,6 +10,8 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFauxqs } from "fauxqs";
 import { stringify } from "yaml";
+import Redis from "ioredis";
+import { CONFIG_VERSION_KEY } from "../functions/config/cache.ts";
 import { buildWorker } from "../infra/local/build-worker.ts";
 import { countRedisCommands, createDatabase, perRequest, readPostgresCounts, startRedis, STATS_SETTLE_MS } from "./backends.ts";
 import { clientBench, missingClientTools } from "./clients.ts";
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
     fill(column, proxies[runtime]);
     await measurePeerHits(runtime, column, peers, proxy.url, peerHits);
     await measureHitCosts(runtime, column, target.hit("small"), redisUrl, database.url, proxy, emptyRss);
+    await measureFirstSeenHits(runtime, column, target, redisUrl);
     await measureMergedHit(runtime, column, `${proxy.url}/api/v1/virtual/${VIRTUAL}/${PACKUMENT}`, redisUrl, database.url, proxy);
     if (proxy.workerdPid !== null) await measureHugeMiss(runtime, column, target, proxy.workerdPid);
     // wrangler dev (~10× slower per request) gets the large file only.
@@ -363,6 +366,38 @@ async function measureHitCosts(
     measured: `proxy ${rss.map((value) => fmt(value, 0)).join(" → ")} MiB; empty handler ${emptyRss?.map((value) => fmt(value, 0)).join(" → ") ?? "n/a"} MiB`,
     pass: growth <= floor + 16,
   });
+}
+
+/**
+ * State-store commands of a hit on a key the isolate has not kept yet (one index read, the
+ * budget) next to the same keys hit again (kept: none). The keys are stored by misses, then the
+ * config version is moved, as an eviction moves it, so the isolate drops what it kept.
+ */
+async function measureFirstSeenHits(runtime: string, column: string, target: Target, redisUrl: string): Promise<void> {
+  const urls = Array.from({ length: config.quick ? 50 : 200 }, () => target.miss("small"));
+  for (const url of urls) await checked(url, "small");
+  for (const url of urls) await target.settle(url);
+  const redis = new Redis(redisUrl);
+  try {
+    await redis.set(CONFIG_VERSION_KEY, `bench-${randomBytes(4).toString("hex")}`);
+  } finally {
+    redis.disconnect();
+  }
+  // The isolate re-checks the version at most every 2 s.
+  await sleep(2_100);
+  const hitEach = async () => {
+    for (const url of urls) await checked(url, "small");
+  };
+  for (const [label, counted] of [
+    ["first seen by the isolate", await countRedisCommands(redisUrl, hitEach)],
+    ["kept by the isolate (hot)", await countRedisCommands(redisUrl, hitEach)],
+  ] as const) {
+    const state = perRequest(new Map(), counted, urls.length);
+    log(`proxy (${runtime}): ${label}: redis per hit ${state.detail}`);
+    table.set("hit", `state-store commands per hit, key ${label}`, column, `${fmt(state.total, 3)} (${state.detail}; ${urls.length} keys)`);
+  }
+  table.set("hit", "state-store commands per hit, key first seen by the isolate", COLUMNS.ratio, "target ≤ 1 (the index read)");
+  table.set("hit", "state-store commands per hit, key kept by the isolate (hot)", COLUMNS.ratio, "target 0 (but the config check every 2 s)");
 }
 
 /**
