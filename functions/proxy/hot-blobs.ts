@@ -1,7 +1,7 @@
 /**
  * Small, often-requested blobs kept in the isolate's memory, by sha256. Content addressing
- * makes this safe: a sha256 names one byte sequence forever. The index entry is still read on
- * every request, so evictions and refreshes take effect at once; only the blob read is saved.
+ * makes this safe: a sha256 names one byte sequence forever. Whether a request may have them is
+ * still decided by its index entry (hot-entries.ts) and access check; only the blob read is saved.
  */
 const MAX_BLOB_BYTES = 256 * 1024;
 /** Well inside a Worker isolate's 128 MB. */
