@@ -5,10 +5,9 @@ import type { VirtualConfig } from "../config/virtual.ts";
 import type { ProxyContext } from "../context.ts";
 import { API_VERSION, registryResponse } from "../docker/remote.ts";
 import { dockerLocal } from "../locals/docker.ts";
-import { fetchThrough } from "../proxy/fetch-through.ts";
 import { proxyBase } from "../proxy/proxy-base.ts";
 import { membersFor, virtualMembers } from "./members.ts";
-import { fileFromMembers, mergedPlan } from "./serve.ts";
+import { fileFromMembers, serveMerged } from "./serve.ts";
 
 /**
  * A docker virtual under `/v2/{virtual}/…`: `tags/list` merged from every member (each asked for
@@ -29,7 +28,7 @@ export async function serveDockerVirtual(ctx: ProxyContext, virtual: VirtualConf
     responseHeaders: API_VERSION,
     merge: (documents: Parameters<typeof mergeDockerTags>[0], mergeContext: Parameters<typeof mergeDockerTags>[1]) => mergeDockerTags(documents, { ...mergeContext, name }),
   };
-  return fetchThrough(ctx, mergedPlan(ctx, virtual, all, members, request, { raw: path, decoded: path, search: "" }, merge, proxyBase(request, virtual, "/v2", ctx.env)));
+  return serveMerged(ctx, virtual, all, members, request, { raw: path, decoded: path, search: "" }, merge, proxyBase(request, virtual, "/v2", ctx.env));
 }
 
 /** Pushes to a docker virtual go to its default_local (a docker local), as pushes to that local. */

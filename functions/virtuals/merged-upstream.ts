@@ -4,6 +4,7 @@ import type { RemotePath } from "../proxy/plan.ts";
 import { UpstreamError, type Upstream } from "../proxy/upstream.ts";
 import type { DocumentMerge } from "./documents.ts";
 import { rememberRoutes } from "./file-routes.ts";
+import { keepLastComplete, PARTIAL_HEADER, type MergedKey } from "./last-complete.ts";
 import { askMember, memberBase, type VirtualMember } from "./members.ts";
 
 /**
@@ -17,7 +18,6 @@ import { askMember, memberBase, type VirtualMember } from "./members.ts";
 
 /** How long a merge that went without a failing member is trusted: the member may be back soon. */
 export const PARTIAL_FRESH_SECONDS = 30;
-export const PARTIAL_HEADER = "x-artifact-partial";
 
 interface Found extends FoundAnswer {
   readonly response: Response;
@@ -33,7 +33,7 @@ export interface MergedDocument {
 
 export interface MergeRequest {
   ctx: ProxyContext;
-  virtual: string;
+  key: MergedKey;
   request: Request;
   members: VirtualMember[];
   path: RemotePath;
@@ -43,9 +43,13 @@ export interface MergeRequest {
 
 export function mergedDocument(job: MergeRequest): MergedDocument {
   let result: MergeResult | null = null;
-  const finished = (merged: MergeResult) => {
+  const finished = async (merged: MergeResult) => {
     result = merged;
-    return rememberRoutes(job.ctx.stores.state, job.virtual, merged.routes);
+    // Before the partial copy replaces the cached one: a complete one there stays the stale answer.
+    if (merged.outcome.failed.length > 0) {
+      await keepLastComplete(job.ctx, job.key).catch((error: Error) => console.error(`${job.key.virtual}: last complete merge of ${job.key.path} not kept: ${error.message}`));
+    }
+    await rememberRoutes(job.ctx.stores.state, job.key.virtual, merged.routes);
   };
   return {
     upstream: {

@@ -8,10 +8,11 @@ import { jsonError } from "../errors.ts";
 import { localTypes } from "../locals/index.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
 import { evict } from "../storage/evict.ts";
-import type { FetchPlan, RemotePath } from "../proxy/plan.ts";
+import type { RemotePath } from "../proxy/plan.ts";
 import { proxyBase, type ProxyBase } from "../proxy/proxy-base.ts";
 import { documentMerge, type DocumentMerge } from "./documents.ts";
 import { routedMember } from "./file-routes.ts";
+import { completeInsteadOfPartial } from "./last-complete.ts";
 import { askMember, LOCAL_PREFIX, membersFor, virtualMembers, type VirtualMember } from "./members.ts";
 import { mergedDocument } from "./merged-upstream.ts";
 
@@ -28,32 +29,38 @@ export async function serveVirtual(ctx: ProxyContext, virtual: VirtualConfig, co
   const members = membersFor(virtual, all, path.decoded);
   if (members instanceof Response) return members;
   const merge = documentMerge(virtual.package, path.decoded, request.headers.get("accept"));
-  if (merge) return fetchThrough(ctx, mergedPlan(ctx, virtual, all, members, request, path, merge, proxyBase(request, virtual, prefix, ctx.env)));
+  if (merge) return serveMerged(ctx, virtual, all, members, request, path, merge, proxyBase(request, virtual, prefix, ctx.env));
   return fileFromMembers(ctx, virtual, request, members, path);
 }
 
-/** The plan of a merged document: cached under the virtual, one per variant (Accept) and per base its links were built for. */
-export function mergedPlan(ctx: ProxyContext, virtual: VirtualConfig, all: VirtualMember[], members: VirtualMember[], request: Request, path: RemotePath, merge: DocumentMerge, base: ProxyBase): FetchPlan {
+/**
+ * A merged document: cached under the virtual, one per variant (Accept) and per base its links
+ * were built for. When every member fails and the copy there is a partial merge, the last
+ * complete merge is the stale answer (last-complete.ts).
+ */
+export async function serveMerged(ctx: ProxyContext, virtual: VirtualConfig, all: VirtualMember[], members: VirtualMember[], request: Request, path: RemotePath, merge: DocumentMerge, base: ProxyBase): Promise<Response> {
+  const key = { virtual: virtual.name, cacheKey: `${requestKey(providers[virtual.package]!, path.decoded, request.headers.get("accept"), path.search).cacheKey}@${base.url}`, path: path.decoded };
   const document = mergedDocument({
     ctx,
-    virtual: virtual.name,
+    key,
     request,
     members,
     path,
     merge,
     mergeContext: { virtualBase: base.url, path: path.raw, mergeLocalsWithRemotes: virtual.merge_locals_with_remotes },
   });
-  const key = requestKey(providers[virtual.package]!, path.decoded, request.headers.get("accept"), path.search);
-  return {
+  const responseHeaders = { vary: ["Accept", ...base.vary].join(", "), ...merge.responseHeaders };
+  const response = await fetchThrough(ctx, {
     remote: engineRemote(virtual, all),
     request,
-    cacheKey: `${key.cacheKey}@${base.url}`,
+    cacheKey: key.cacheKey,
     kind: "mutable",
     path: path.decoded,
     upstream: document.upstream,
-    responseHeaders: { vary: ["Accept", ...base.vary].join(", "), ...merge.responseHeaders },
+    responseHeaders,
     rewriteBody: (merged) => ({ body: merged.body ?? new Blob([]).stream(), headersAtEnd: document.headersAtEnd }),
-  };
+  });
+  return completeInsteadOfPartial(ctx, key, request, response, responseHeaders);
 }
 
 /** A file: from the member the merged document routed it to, else from the first member (in order) that has it. */

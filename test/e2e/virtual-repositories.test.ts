@@ -84,6 +84,8 @@ describe("virtual repositories over static origins", () => {
     origins.filesB.serve("/both.txt", "both from b").serve("/only-b.txt", "only in b");
     packument(origins.npmA, "shared", ["1.0.0"]);
     packument(origins.npmB, "shared", ["2.0.0"]);
+    packument(origins.npmA, "never-complete", ["1.0.0"]);
+    packument(origins.npmB, "never-complete", ["2.0.0"]);
     // Slow enough that concurrent requests all arrive while the first merge is running.
     packument(origins.npmA, "slow", ["1.0.0"], 500);
     packument(origins.npmB, "slow", ["2.0.0"], 500);
@@ -159,7 +161,7 @@ describe("virtual repositories over static origins", () => {
     expect(origins.npmB.count("/slow")).toBe(1);
   });
 
-  it("leaves a failing member out and says so (X-Artifact-Partial, briefly cached), then serves the last merged copy stale when every member fails", async () => {
+  it("leaves a failing member out and says so (X-Artifact-Partial, briefly cached), then serves the last complete merge stale when every member fails", async () => {
     const url = `${virtualUrl(virtuals.npm)}/shared`;
     const versionsOf = async (response: Response) => Object.keys(((await response.json()) as Packument).versions).sort();
     const complete = await fetch(url);
@@ -172,15 +174,25 @@ describe("virtual repositories over static origins", () => {
     expect(partial.status).toBe(200);
     expect(partial.headers.get("x-artifact-partial")).toBe(names.npmB);
     expect(await versionsOf(partial)).toEqual(["1.0.0"]);
+    // A name merged only while a member was failing: its only copy is partial.
+    const onlyPartial = await fetch(`${virtualUrl(virtuals.npm)}/never-complete`);
+    expect(onlyPartial.headers.get("x-artifact-partial")).toBe(names.npmB);
+    expect(await versionsOf(onlyPartial)).toEqual(["1.0.0"]);
 
     origins.npmA.failWith = 503;
     await sleep(1_100);
     const stale = await fetch(url);
     expect(stale.status).toBe(200);
     expect(stale.headers.get("warning")).toMatch(/^110/);
-    // The copy it had was the partial one, and it still says what it lacks.
-    expect(stale.headers.get("x-artifact-partial")).toBe(names.npmB);
-    await stale.arrayBuffer();
+    // The partial copy came last, but the stale answer is the last complete merge: it lacks no member.
+    expect(stale.headers.get("x-artifact-partial")).toBeNull();
+    expect(await versionsOf(stale)).toEqual(["1.0.0", "2.0.0"]);
+    // Without a complete merge, the partial copy is the stale answer, and it still says what it lacks.
+    const stalePartial = await fetch(`${virtualUrl(virtuals.npm)}/never-complete`);
+    expect(stalePartial.status).toBe(200);
+    expect(stalePartial.headers.get("warning")).toMatch(/^110/);
+    expect(stalePartial.headers.get("x-artifact-partial")).toBe(names.npmB);
+    expect(await versionsOf(stalePartial)).toEqual(["1.0.0"]);
 
     // Nothing merged before and every member failing: 502 naming them, never an empty document.
     const never = await fetch(`${virtualUrl(virtuals.npm)}/never-merged`);
