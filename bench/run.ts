@@ -29,6 +29,7 @@ import {
   proxyOnWrangler,
   rssMiB,
   scriptOnMiniflare,
+  scriptOnWrangler,
   scriptOnWorkerd,
   type Running,
 } from "./runtimes.ts";
@@ -66,8 +67,8 @@ const sizes: Record<FileName, number> = { small: config.smallBytes, large: confi
 const label = (file: FileName) => formatSize(sizes[file]);
 type Runtime = BenchConfig["runtimes"][number];
 const RUNTIME_NAMES: Record<Runtime, string> = { miniflare: "miniflare", wrangler: "wrangler dev", workerd: "workerd" };
-/** Runtimes that have a blob floor: wrangler dev's R2 is Miniflare's again, behind two more hops. */
-const FLOOR_RUNTIMES = config.runtimes.filter((runtime) => runtime !== "wrangler");
+/** Every runtime has its blob floor (wrangler dev's R2 is Miniflare's again, behind its two more hops). */
+const FLOOR_RUNTIMES = config.runtimes;
 const COLUMNS = {
   miniflare: "proxy (miniflare)",
   wrangler: "proxy (wrangler dev)",
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
     empties[runtime] = await wrkRow(`empty handler (${runtime})`, `${empty.url}/`);
     const emptyRss = empty.workerdPid === null ? null : await rssOverHits(empty.workerdPid, `${empty.url}/`);
     await cleanup.unwind(mark);
-    if (runtime !== "wrangler") floors[runtime] = await measureBlobFloor(runtime, floorBundle, join(dir, `floor-${runtime}`), join(filesDir, FILES.large), s3Env);
+    floors[runtime] = await measureBlobFloor(runtime, floorBundle, join(dir, `floor-${runtime}`), join(filesDir, FILES.large), s3Env);
 
     const database = await createDatabase(cleanup, runtime);
     const remote = `bench-${runtime}`;
@@ -494,7 +495,7 @@ function ratios(empties: Partial<Record<string, WrkResult>>, proxies: Partial<Re
 
 /**
  * The blob floor of one runtime: the large file stored through the blob adapter the proxy reads
- * with (Miniflare: local R2 on disk, as the proxy's; workerd: the same S3), then streamed back by
+ * with (Miniflare and wrangler dev: local R2 on disk, as the proxy's; workerd: the same S3), then streamed back by
  * a handler that does nothing else: the most a hit can get out of that store.
  */
 async function measureBlobFloor(runtime: Runtime, bundleDir: string, dir: string, largeFile: string, s3Env: Record<string, string>): Promise<number> {
@@ -504,7 +505,9 @@ async function measureBlobFloor(runtime: Runtime, bundleDir: string, dir: string
     const floor =
       runtime === "workerd"
         ? await scriptOnWorkerd(cleanup, dir, bundleDir, main, s3Env)
-        : await scriptOnMiniflare(cleanup, bundleDir, main, { buckets: { BLOBS: "floor" }, persistTo: dir });
+        : runtime === "wrangler"
+          ? await scriptOnWrangler(cleanup, dir, bundleDir, main)
+          : await scriptOnMiniflare(cleanup, bundleDir, main, { buckets: { BLOBS: "floor" }, persistTo: dir });
     const url = `${floor.url}/floor/${FILES.large}`;
     const put = await transfer(url, ["-T", largeFile]);
     if (put.status !== 204) throw new Error(`blob floor (${runtime}): storing ${FILES.large} answered ${put.status}`);

@@ -116,6 +116,17 @@ export async function emptyOnWrangler(cleanup: Cleanup, dir: string): Promise<Ru
   return { url: await wranglerDev(cleanup, dir, ["--config", join(dir, "wrangler.toml")], join(dir, "state"), []), workerdPid: null };
 }
 
+/** A bundled Worker under wrangler dev, with a local R2 bucket as BLOBS (the blob floor there). */
+export async function scriptOnWrangler(cleanup: Cleanup, dir: string, bundleDir: string, main: string): Promise<Running> {
+  await mkdir(dir, { recursive: true });
+  const config = join(dir, "wrangler.toml");
+  await writeFile(
+    config,
+    `name = "bench-script"\nmain = "${join(bundleDir, main)}"\ncompatibility_date = "${COMPATIBILITY_DATE}"\ncompatibility_flags = ["nodejs_compat"]\n\n[[r2_buckets]]\nbinding = "BLOBS"\nbucket_name = "floor"\n`,
+  );
+  return { url: await wranglerDev(cleanup, dir, ["--config", config], join(dir, "state"), []), workerdPid: null };
+}
+
 async function wranglerDev(cleanup: Cleanup, cwd: string, configArgs: string[], persistTo: string, vars: string[]): Promise<string> {
   const port = await freePort();
   const inspectorPort = await freePort();
