@@ -9,6 +9,7 @@ import { clientOrigin, proxyBase, requestHost } from "../proxy/proxy-base.ts";
 import { countRead } from "./local.ts";
 import { API_VERSION, registryAnswer, registryResponse, serveDockerRemote } from "../docker/remote.ts";
 import { serveDockerVirtual, writeToDockerVirtual } from "../virtuals/docker.ts";
+import { localChanged } from "../virtuals/member-changes.ts";
 import { proxyContext } from "../context.ts";
 
 /**
@@ -64,7 +65,8 @@ dockerRoutes.on(["GET", "POST"], REGISTRY_TOKEN_PATH, async (c) => {
 /** Docker locals: the registry's push and pull API (functions/locals/docker.ts); every other name goes on to the remotes. */
 dockerRoutes.on(["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"], "/v2/:name/*", async (c, next) => {
   const name = c.req.param("name");
-  const local = (await currentConfig(c.var.stores)).locals.get(name);
+  const config = await currentConfig(c.var.stores);
+  const local = config.locals.get(name);
   if (local?.package !== "docker") return next();
   const path = new URL(c.req.url).pathname.slice(`/v2/${name}/`.length);
   const base = proxyBase(c.req.raw, local, "/v2", c.env).url;
@@ -73,6 +75,7 @@ dockerRoutes.on(["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"], "/v2/:name/*"
   const ctx = { ...proxyContext(c), local, request: c.req.raw, path, baseUrl: mapped ? `${base}/v2` : base };
   const response = await dockerLocal.handle(ctx);
   if (/\/(blobs|manifests)\/[^/]+$/.test(path) && !path.includes("/blobs/uploads/")) countRead(ctx, path, response);
+  await localChanged(ctx, config, local, c.req.raw, path, response);
   return response;
 });
 

@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { currentConfig } from "../config/cache.ts";
+import { currentConfig, type ConfigSnapshot } from "../config/cache.ts";
 import type { LocalConfig } from "../config/schema.ts";
 import { proxyContext, type AppEnv } from "../context.ts";
 import { jsonError } from "../errors.ts";
@@ -7,6 +7,7 @@ import { localTypes } from "../locals/index.ts";
 import type { LocalRequest } from "../locals/local-type.ts";
 import { isCleanPath } from "../locals/path-rules.ts";
 import { proxyBase } from "../proxy/proxy-base.ts";
+import { localChanged } from "../virtuals/member-changes.ts";
 
 export const localRoutes = new Hono<AppEnv>();
 
@@ -17,9 +18,10 @@ const SHORT_PREFIX = "/api";
 /** `/api/v1/local/{name}/{path}`: every method, to the local's package type. */
 localRoutes.on(METHODS, [`${PREFIX}/:name`, `${PREFIX}/:name/*`], async (c) => {
   const name = c.req.param("name");
-  const local = (await currentConfig(c.var.stores)).locals.get(name);
+  const config = await currentConfig(c.var.stores);
+  const local = config.locals.get(name);
   if (!local) return jsonError(404, "LOCAL_NOT_FOUND", `no local repository named '${name}'`);
-  return handle(c, local, PREFIX);
+  return handle(c, config, local, PREFIX);
 });
 
 /**
@@ -28,9 +30,10 @@ localRoutes.on(METHODS, [`${PREFIX}/:name`, `${PREFIX}/:name/*`], async (c) => {
  */
 localRoutes.on(METHODS, `${SHORT_PREFIX}/:name/*`, async (c, next) => {
   const name = c.req.param("name");
-  const { locals, remotes } = await currentConfig(c.var.stores);
+  const config = await currentConfig(c.var.stores);
+  const { locals, remotes } = config;
   const local = locals.get(name);
-  if (local) return handle(c, local, SHORT_PREFIX);
+  if (local) return handle(c, config, local, SHORT_PREFIX);
   const method = c.req.method;
   if (remotes.has(name) && method !== "GET" && method !== "HEAD") {
     return jsonError(405, "METHOD_NOT_ALLOWED", `${name} is a remote (a read-only cache); upload to a local repository`, { allow: "GET, HEAD" });
@@ -38,7 +41,7 @@ localRoutes.on(METHODS, `${SHORT_PREFIX}/:name/*`, async (c, next) => {
   await next();
 });
 
-async function handle(c: Context<AppEnv>, local: LocalConfig, prefix: string): Promise<Response> {
+async function handle(c: Context<AppEnv>, config: ConfigSnapshot, local: LocalConfig, prefix: string): Promise<Response> {
   const url = new URL(c.req.url);
   const rawPath = url.pathname.slice(`${prefix}/${local.name}/`.length);
   let path: string;
@@ -54,6 +57,8 @@ async function handle(c: Context<AppEnv>, local: LocalConfig, prefix: string): P
   const ctx = { ...proxyContext(c), local, request: c.req.raw, path, baseUrl: proxyBase(c.req.raw, local, prefix, c.env).url };
   const response = await type.handle(ctx);
   countRead(ctx, path, response);
+  // The virtuals over this local merge its documents: a write shows through them on their next request.
+  await localChanged(ctx, config, local, c.req.raw, path, response);
   return response;
 }
 

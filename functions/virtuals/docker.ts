@@ -6,6 +6,7 @@ import type { ProxyContext } from "../context.ts";
 import { API_VERSION, registryResponse } from "../docker/remote.ts";
 import { dockerLocal } from "../locals/docker.ts";
 import { proxyBase } from "../proxy/proxy-base.ts";
+import { localChanged } from "./member-changes.ts";
 import { membersFor, virtualMembers } from "./members.ts";
 import { fileFromMembers, serveMerged } from "./serve.ts";
 
@@ -31,11 +32,13 @@ export async function serveDockerVirtual(ctx: ProxyContext, virtual: VirtualConf
   return serveMerged(ctx, virtual, all, members, request, { raw: path, decoded: path, search: "" }, merge, proxyBase(request, virtual, "/v2", ctx.env));
 }
 
-/** Pushes to a docker virtual go to its default_local (a docker local), as pushes to that local. */
+/** Pushes to a docker virtual go to its default_local (a docker local), as pushes to that local; a pushed tag shows through every virtual over it at once. */
 export async function writeToDockerVirtual(ctx: ProxyContext, virtual: VirtualConfig, config: ConfigSnapshot, request: Request, path: string): Promise<Response> {
   const local = virtual.default_local ? config.locals.get(virtual.default_local) : undefined;
   if (!local) return registryResponse(405, "UNSUPPORTED", `${virtual.name}: cannot push to this virtual: it has no default_local; set default_local to one of its docker locals`);
   const url = new URL(request.url);
   url.pathname = `/v2/${local.name}/${path}`;
-  return dockerLocal.handle({ ...ctx, local, request: new Request(url, request), path, baseUrl: proxyBase(request, local, "/v2", ctx.env).url });
+  const response = await dockerLocal.handle({ ...ctx, local, request: new Request(url, request), path, baseUrl: proxyBase(request, local, "/v2", ctx.env).url });
+  await localChanged(ctx, config, local, request, path, response);
+  return response;
 }

@@ -7,12 +7,12 @@ import type { ProxyContext } from "../context.ts";
 import { jsonError } from "../errors.ts";
 import { localTypes } from "../locals/index.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
-import { evict } from "../storage/evict.ts";
 import type { RemotePath } from "../proxy/plan.ts";
 import { proxyBase, type ProxyBase } from "../proxy/proxy-base.ts";
 import { documentMerge, type DocumentMerge } from "./documents.ts";
 import { routedMember } from "./file-routes.ts";
 import { completeInsteadOfPartial } from "./last-complete.ts";
+import { localChanged } from "./member-changes.ts";
 import { askMember, LOCAL_PREFIX, membersFor, virtualMembers, type VirtualMember } from "./members.ts";
 import { mergedDocument } from "./merged-upstream.ts";
 
@@ -103,8 +103,8 @@ export async function writeThroughVirtual(ctx: ProxyContext, virtual: VirtualCon
   url.pathname = `${LOCAL_PREFIX}/${local.name}/${path.raw}`;
   const forwarded = new Request(url, request);
   const response = await type.handle({ ...ctx, local, request: forwarded, path: path.decoded, baseUrl: proxyBase(request, local, LOCAL_PREFIX, ctx.env).url });
-  // What was just published must show through the virtual now (npm publish writes at its packument's path), not after mutable_ttl.
-  if (response.ok && path.decoded !== "") await evict(ctx.stores, virtual.name, { path: path.decoded }).catch((error: Error) => console.error(`${virtual.name}: merged copy of ${path.decoded} not evicted: ${error.message}`));
+  // What was just published must show through this virtual (and every other one over the local) now, not after mutable_ttl.
+  await localChanged(ctx, config, local, request, path.decoded, response);
   return response;
 }
 

@@ -51,8 +51,9 @@ describe("npm through a virtual over a local and a remote", () => {
         [remote]: { base_url: verdaccio.url, package: "npm", allow_private_network: true },
       },
       virtuals: {
-        [virtual]: { package: "npm", members: [local, remote], default_local: local },
-        [merging]: { package: "npm", members: [local, remote], merge_locals_with_remotes: true },
+        // Long TTLs: a change that shows at once was not the TTL running out.
+        [virtual]: { package: "npm", members: [local, remote], default_local: local, mutable_ttl: 3600 },
+        [merging]: { package: "npm", members: [local, remote], merge_locals_with_remotes: true, mutable_ttl: 3600 },
       },
     });
   });
@@ -100,6 +101,26 @@ describe("npm through a virtual over a local and a remote", () => {
   it("merges the remote's versions of a local name only with merge_locals_with_remotes: true", async () => {
     const packument = (await (await fetch(`${registry(merging)}@team%2fsecret`)).json()) as { versions: Record<string, unknown> };
     expect(Object.keys(packument.versions).sort()).toEqual(["1.0.0", "9.9.9"]);
+  });
+
+  it("shows a version published to the local's own URL through every virtual over it on the next request", async () => {
+    const packumentVersions = async (name: string) => Object.keys(((await (await fetch(`${registry(name)}@team%2fsecret`)).json()) as { versions: Record<string, unknown> }).versions).sort();
+    // Both virtuals hold a merged copy from before.
+    expect(await packumentVersions(virtual)).toEqual(["1.0.0"]);
+    expect(await packumentVersions(merging)).toEqual(["1.0.0", "9.9.9"]);
+    const dir = join(work, "private", "secret-1.1.0");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name: "@team/secret", version: "1.1.0", main: "index.js" }));
+    await writeFile(join(dir, "index.js"), main("our secret"));
+    const localRegistry = `${stack.url}/api/v1/local/${local}/`;
+    const rc = join(work, "local-writer-npmrc");
+    await writeFile(rc, `${localRegistry.replace(/^http:/, "")}:_authToken=${writer}\n`);
+    await npm(dir, ["publish", "--registry", localRegistry, "--access", "restricted"], rc);
+
+    const { lock, required } = await install("published-to-local", { "@team/secret": "1.1.0" });
+    expect(lock.packages["node_modules/@team/secret"]).toMatchObject({ version: "1.1.0", resolved: `${registry()}@team/secret/-/secret-1.1.0.tgz` });
+    expect(await required("@team/secret")).toBe("our secret");
+    expect(await packumentVersions(merging)).toEqual(["1.0.0", "1.1.0", "9.9.9"]);
   });
 
   it("installs again from a clean npm cache with verdaccio stopped", async () => {

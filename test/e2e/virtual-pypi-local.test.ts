@@ -14,7 +14,8 @@ const run = promisify(execFile);
 /**
  * pip through a virtual over a PyPI local and a static PEP 503 index that also has the local's
  * project, at a higher version (dependency confusion): twine uploads through the virtual into
- * its default_local, and pip gets the private file.
+ * its default_local, and pip gets the private file, even though the virtual had merged the
+ * project's page from the public index alone before.
  */
 describe("pip through a virtual over a local and a static index", () => {
   const index = new Origin();
@@ -54,6 +55,8 @@ describe("pip through a virtual over a local and a static index", () => {
   });
 
   it("uploads with twine through the virtual, and pip downloads the private version, not the public higher one", async () => {
+    // Merged before the upload, from the public index alone, and kept for the virtual's mutable_ttl: the upload must replace it at once.
+    expect(await (await fetch(`${base()}/simple/demo-lib/`)).text()).toContain("9.9.9");
     await run("twine", ["upload", "--non-interactive", "--disable-progress-bar", "--repository-url", `${base()}/`, "-u", "__token__", "-p", writer, join(work, "demo_lib-1.0.0-py3-none-any.whl")], {
       env: { ...process.env, PYTHON_KEYRING_BACKEND: "keyring.backends.null.Keyring", TWINE_USERNAME: "", TWINE_PASSWORD: "" },
       timeout: 60_000,
