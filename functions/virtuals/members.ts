@@ -39,9 +39,13 @@ export function virtualMembers(virtual: VirtualConfig, config: ConfigSnapshot): 
   });
 }
 
-/** The members to ask for a path, in order: those whose patterns and blocklist allow it (403 when none does). */
-export function membersFor(virtual: VirtualConfig, members: VirtualMember[], path: string): VirtualMember[] | Response {
-  const { order, denied } = memberOrder(providers[virtual.package]!, members, path);
+/**
+ * The members to ask for a path, in order: those whose patterns and blocklist allow it (403 when
+ * none does); with `owners` (the local members that have the name the path belongs to), those
+ * locals only, unless the virtual merges locals with remotes.
+ */
+export function membersFor(virtual: VirtualConfig, members: VirtualMember[], path: string, owners: readonly string[] = []): VirtualMember[] | Response {
+  const { order, denied } = memberOrder(providers[virtual.package]!, members, path, { owners, mergeLocalsWithRemotes: virtual.merge_locals_with_remotes });
   if (order.length === 0 && denied.length > 0) {
     return jsonError(403, "DENIED", `${virtual.name}: every member denies this path (${denied.map((entry) => `${entry.member}: ${entry.reason}`).join("; ")})`);
   }

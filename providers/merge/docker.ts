@@ -12,15 +12,6 @@ import { MemberReader, MergeError, parseMemberJson, Routes, type FoundDocument, 
 export interface DockerTagsContext extends MergeContext {
   /** The repository as the client named it (`<virtual>/<image>` under `/v2/`, or `<image>` on a mapped host): the answer's `name`. */
   name: string;
-  /** The client's `n` (page size), if it asked for a page. */
-  n?: number;
-  /** The client's `last`: the page starts after this tag. */
-  last?: string;
-}
-
-export interface MergedTags extends Merged {
-  /** The last tag of this page when more follow (for the `Link: <…?n=&last=…>; rel="next"` header), else null. */
-  next: string | null;
 }
 
 function readTags(found: FoundDocument): string[] {
@@ -31,8 +22,11 @@ function readTags(found: FoundDocument): string[] {
   return tags;
 }
 
-/** `tags/list` of every member (each asked for its whole list, without `n`/`last`), in the virtual's member order. */
-export function mergeDockerTags(documents: readonly MemberDocument[], ctx: DockerTagsContext): MergedTags {
+/**
+ * `tags/list` of every member (each asked for its whole list, without `n`/`last`), in the virtual's
+ * member order: the whole union, which is what is cached; a client's page is cut from it (tagsPage).
+ */
+export function mergeDockerTags(documents: readonly MemberDocument[], ctx: DockerTagsContext): Merged {
   const parsed = parseRegistryPath(ctx.path);
   if (parsed?.kind !== "tags") throw new Error(`${ctx.path} is not a repository's tags/list`);
   const reader = new MemberReader<FoundDocument>(documents, "document", ctx.mergeLocalsWithRemotes);
@@ -43,14 +37,17 @@ export function mergeDockerTags(documents: readonly MemberDocument[], ctx: Docke
     reader.done(tags.length > 0);
   }
   const all = [...listedBy.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const after = ctx.last === undefined ? all : all.filter((tag) => tag > ctx.last!);
-  const page = ctx.n === undefined ? after : after.slice(0, ctx.n);
   const routes = new Routes();
   for (const tag of all) routes.add([`${parsed.repository}/manifests/${tag}`], listedBy.get(tag)!);
-  return {
-    body: JSON.stringify({ name: ctx.name, tags: page }),
-    routes: routes.map,
-    outcome: reader.outcome(),
-    next: page.length < after.length && page.length > 0 ? page.at(-1)! : null,
-  };
+  return { body: JSON.stringify({ name: ctx.name, tags: all }), routes: routes.map, outcome: reader.outcome() };
+}
+
+/**
+ * One page of a sorted tag list as the distribution spec pages `tags/list`: the tags after `last`,
+ * at most `n` of them; `next` is the last tag of the page when more follow (the `Link` header's `last`).
+ */
+export function tagsPage(sorted: readonly string[], page: { n?: number; last?: string }): { tags: string[]; next: string | null } {
+  const after = page.last === undefined ? [...sorted] : sorted.filter((tag) => tag > page.last!);
+  const tags = page.n === undefined ? after : after.slice(0, page.n);
+  return { tags, next: tags.length < after.length && tags.length > 0 ? tags.at(-1)! : null };
 }

@@ -5,4 +5,4 @@ export { npmMergeStream, mergeNpmPackuments } from "./npm.ts";
 export { pypiMergeStream, mergePypiPages, type PypiMergeContext, type SimpleFormat } from "./pypi.ts";
 export { compareGoVersions, mergeGoLatest, mergeGoVersionList } from "./goproxy.ts";
 export { mergeHelmIndex, type HelmMergeContext } from "./helm.ts";
-export { mergeDockerTags, type DockerTagsContext, type MergedTags } from "./docker.ts";
+export { mergeDockerTags, tagsPage, type DockerTagsContext } from "./docker.ts";

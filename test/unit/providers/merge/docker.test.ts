@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergeDockerTags } from "../../../../providers/merge/docker.ts";
+import { mergeDockerTags, tagsPage } from "../../../../providers/merge/docker.ts";
 import { MergeError } from "../../../../providers/merge/members.ts";
 import { base, failed, found, missing } from "./fixtures.ts";
 
@@ -13,18 +13,16 @@ describe("docker tags/list merge", () => {
     expect(body(merged)).toEqual({ name: "containers/library/alpine", tags: ["3.18", "3.19", "3.20", "edge", "latest"] });
     expect(merged.routes.get("library/alpine/manifests/3.19")).toBe("hub");
     expect(merged.routes.get("library/alpine/manifests/edge")).toBe("quay");
-    expect(merged.next).toBeNull();
     expect(merged.outcome).toEqual({ status: "complete", served: ["hub", "quay"], failed: [], shadowed: [] });
   });
 
   it("pages the union with n and last, saying where the next page starts", () => {
-    const documents = [tags("hub", "remote", ["a", "c", "e"]), tags("quay", "remote", ["b", "d"])];
-    const first = mergeDockerTags(documents, { ...ctx, n: 2 });
-    expect([body(first).tags, first.next]).toEqual([["a", "b"], "b"]);
-    const second = mergeDockerTags(documents, { ...ctx, n: 2, last: "b" });
-    expect([body(second).tags, second.next]).toEqual([["c", "d"], "d"]);
-    const last = mergeDockerTags(documents, { ...ctx, n: 2, last: "d" });
-    expect([body(last).tags, last.next]).toEqual([["e"], null]);
+    const all = body(mergeDockerTags([tags("hub", "remote", ["a", "c", "e"]), tags("quay", "remote", ["b", "d"])], ctx)).tags;
+    expect(tagsPage(all, { n: 2 })).toEqual({ tags: ["a", "b"], next: "b" });
+    expect(tagsPage(all, { n: 2, last: "b" })).toEqual({ tags: ["c", "d"], next: "d" });
+    expect(tagsPage(all, { n: 2, last: "d" })).toEqual({ tags: ["e"], next: null });
+    expect(tagsPage(all, { last: "c" })).toEqual({ tags: ["d", "e"], next: null });
+    expect(tagsPage(all, { n: 0 })).toEqual({ tags: [], next: null });
   });
 
   it("never lets a missing repository or an empty list hide another member's tags", () => {
