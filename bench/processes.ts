@@ -93,7 +93,9 @@ export function run(command: string, args: string[], timeoutMs: number, options:
     child.stdout.on("data", (chunk) => (stdout += chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
     child.on("error", reject);
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": the output may still be in the pipes when the process exits (a loaded
+    // machine then read curl's -w line as empty: a "failed" client that had the whole file).
+    child.on("close", (code, signal) => {
       if (code === 0) resolve(stdout);
       else reject(new Error(`${command} ${args.join(" ")}: ${signal ? `killed (${signal})` : `exit ${code}`}\n${stderr}`));
     });
