@@ -43,16 +43,19 @@ const routes = new Map<string, HotRoute>();
 /** The request headers a hit's answer depends on besides Accept (serve.ts): such requests take the full path. */
 const FULL_PATH_HEADERS = ["range", "if-none-match", "if-modified-since"];
 
-function routeKey(request: Request): string | null {
-  if (request.method !== "GET" && request.method !== "HEAD") return null;
-  for (const name of FULL_PATH_HEADERS) if (request.headers.has(name)) return null;
-  return `${request.method} ${request.url}\n${request.headers.get("accept") ?? ""}`;
+/** Each property of a Request is a call into the runtime: read each once. */
+function routeKey(request: Request, method = request.method): string | null {
+  if (method !== "GET" && method !== "HEAD") return null;
+  const headers = request.headers;
+  for (const name of FULL_PATH_HEADERS) if (headers.has(name)) return null;
+  return `${method} ${request.url}\n${headers.get("accept") ?? ""}`;
 }
 
 /** The answer to a hot hit, or null for the full path. */
 export function answerHot(request: Request, env: Env): Response | null {
   if (routes.size === 0 || !configFresh() || usageDue() || trustsForwarded(env)) return null;
-  const key = routeKey(request);
+  const method = request.method;
+  const key = routeKey(request, method);
   const route = key === null ? undefined : routes.get(key);
   if (!route || route.version !== knownVersion() || !mayReadRemote(route.remote, env, request)) return null;
   const entry = hotEntry(route.indexKey);
@@ -60,7 +63,7 @@ export function answerHot(request: Request, env: Env): Response | null {
   if (!entry || !bytes || bytes.byteLength !== entry.size) return null;
   routes.delete(key!);
   routes.set(key!, route);
-  const head = request.method === "HEAD";
+  const head = method === "HEAD";
   recordHotHit(route.event, head ? 0 : entry.size);
   // A Headers object is copied into the Response inside the runtime; a plain object is read field by field.
   if (route.answered?.entry !== entry) route.answered = { entry, headers: entryHeaders(entry, route.headers) };
