@@ -7,6 +7,10 @@ export interface FetchEvent {
   remote: string;
   path: string;
   cacheKey: string;
+  /** A member's own request made for a virtual (`remote` is the member): that virtual. */
+  virtual?: string;
+  /** A virtual's answer (`remote` is the virtual) that one member gave: that member. */
+  member?: string;
 }
 
 /** A write to a local repository (`remote` names the local, as in every event). */

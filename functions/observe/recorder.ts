@@ -4,6 +4,11 @@ import type { FetchEvent, Observer, ServedSource, UploadEvent } from "../observe
 import type { Stores } from "../stores.ts";
 import { UsageBuffer } from "./usage-buffer.ts";
 
+/** What an event adds when a virtual is involved: the virtual a member was asked for, or the member a virtual's answer came from. */
+function through(event: FetchEvent): { virtual?: string; member?: string } {
+  return { ...(event.virtual ? { virtual: event.virtual } : {}), ...(event.member ? { member: event.member } : {}) };
+}
+
 /** One buffer per isolate: requests add to it, whichever request finds it due writes it. */
 const usage = new UsageBuffer();
 
@@ -42,20 +47,20 @@ export class Recorder implements Observer {
   }
 
   fetchStarted(event: FetchEvent): void {
-    this.event("fetch.started", event.remote, { path: event.path });
+    this.event("fetch.started", event.remote, { path: event.path, ...through(event) });
   }
 
   fetchFinished(event: FetchEvent & { size: number; sha256: string; durationMs: number }): void {
     usage.fetched(event.remote, event.size);
-    this.event("fetch.finished", event.remote, { path: event.path, size: event.size, sha256: event.sha256, duration_ms: event.durationMs });
+    this.event("fetch.finished", event.remote, { path: event.path, size: event.size, sha256: event.sha256, duration_ms: event.durationMs, ...through(event) });
   }
 
   fetchFailed(event: FetchEvent & { reason: string }): void {
-    this.event("fetch.failed", event.remote, { path: event.path, reason: event.reason });
+    this.event("fetch.failed", event.remote, { path: event.path, reason: event.reason, ...through(event) });
   }
 
   served(event: FetchEvent & { source: ServedSource; status: number; bytes: number }): void {
-    usage.served(event.remote, event.path, event.cacheKey, event.source, event.bytes);
+    usage.served(event.remote, event.path, event.cacheKey, event.source, event.bytes, event.member);
   }
 
   uploadFinished(event: UploadEvent & { durationMs: number; replaced: boolean }): void {

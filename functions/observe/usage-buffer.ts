@@ -21,7 +21,8 @@ export class UsageBuffer {
   #artifacts = new Map<string, ArtifactRow>();
   #since = 0;
 
-  served(remote: string, path: string, cacheKey: string, source: ServedSource, bytes: number, now = Date.now()): void {
+  /** `member`: the member a virtual's answer came from (the latest one, when several served the path this hour). */
+  served(remote: string, path: string, cacheKey: string, source: ServedSource, bytes: number, member?: string, now = Date.now()): void {
     const row = this.#remoteRow(remote, now);
     row.requests++;
     row.bytesServed += bytes;
@@ -41,6 +42,7 @@ export class UsageBuffer {
     if (source !== "remote") artifact.hits++;
     artifact.bytesServed += bytes;
     artifact.lastAccess.setTime(now);
+    if (member) artifact.member = member;
   }
 
   fetched(remote: string, bytes: number, now = Date.now()): void {

@@ -10,6 +10,7 @@ import { countRead } from "./local.ts";
 import { API_VERSION, registryAnswer, registryResponse, serveDockerRemote } from "../docker/remote.ts";
 import { serveDockerVirtual, writeToDockerVirtual } from "../virtuals/docker.ts";
 import { localChanged } from "../virtuals/member-changes.ts";
+import { memberOfVirtual } from "../virtuals/member-observer.ts";
 import { proxyContext } from "../context.ts";
 
 /**
@@ -100,7 +101,7 @@ dockerRoutes.on(["GET", "HEAD"], "/v2/:remote/*", async (c) => {
   if (remote?.package !== "docker") return registryResponse(404, "NAME_UNKNOWN", `no docker remote named '${name}'`);
   if (!mayReadRemote(remote, c.env, c.req.raw)) return registryChallenge(remote.name, "registry");
   const url = new URL(c.req.url);
-  return serveDockerRemote(proxyContext(c), remote, c.req.raw, url.pathname.slice(`/v2/${name}/`.length), url.search);
+  return serveDockerRemote(memberOfVirtual(proxyContext(c), c.req.raw), remote, c.req.raw, url.pathname.slice(`/v2/${name}/`.length), url.search);
 });
 
 /** docker login / skopeo --creds answer a Basic challenge with the read token as password. */

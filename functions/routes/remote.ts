@@ -8,6 +8,7 @@ import { fetchThrough } from "../proxy/fetch-through.ts";
 import { parseRemotePath, planRemotePath } from "../proxy/plan.ts";
 import { proxyBase } from "../proxy/proxy-base.ts";
 import { urlParts } from "../request-url.ts";
+import { memberOfVirtual } from "../virtuals/member-observer.ts";
 
 export const remoteRoutes = new Hono<AppEnv>();
 
@@ -32,5 +33,5 @@ async function handle(c: Context<AppEnv>, prefix: string): Promise<Response> {
   if (remote.package === "docker") return jsonError(404, "NOT_FOUND", `${remote.name} is a docker registry: pull through /v2/${remote.name}/…`);
   const plan = await planRemotePath(remote, path, c.req.raw, { state: c.get("stores").state, env: c.env, proxyBase: proxyBase(c.req.raw, remote, prefix, c.env) });
   if (plan instanceof Response) return plan;
-  return fetchThrough(proxyContext(c), { ...plan, hotRoute: c.get("arrived") });
+  return fetchThrough(memberOfVirtual(proxyContext(c), c.req.raw), { ...plan, hotRoute: c.get("arrived") });
 }

@@ -54,7 +54,7 @@ async function repositoryOwners(ctx: ProxyContext, virtual: VirtualConfig, reque
   const tags = { raw: `${repository}/tags/list`, decoded: `${repository}/tags/list`, search: "" };
   const owning = await Promise.all(
     locals.map(async (local) => {
-      const response = await askMember(ctx, request, local, tags, "GET", headers);
+      const response = await askMember(ctx, virtual.name, request, local, tags, "GET", headers);
       if (response.status !== 200) {
         await response.body?.cancel();
         return response.status !== 404;

@@ -12,6 +12,7 @@ import { localTypes } from "../locals/index.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
 import { planRemotePath, type RemotePath } from "../proxy/plan.ts";
 import { proxyBase } from "../proxy/proxy-base.ts";
+import { forVirtual, VIA_VIRTUAL_HEADER } from "./member-observer.ts";
 
 /**
  * A virtual's members as the request path uses them, and one request to a member made exactly
@@ -65,13 +66,17 @@ function memberPrefix(member: VirtualMember): string {
 /**
  * A request to the member for a path below it (percent-encoded `raw`, with the client's query):
  * `headers` are the request's (Accept for a document's variant; Range and conditionals for a file).
+ * The member's own events name the virtual it was asked for.
  */
-export async function askMember(ctx: ProxyContext, request: Request, member: VirtualMember, path: RemotePath, method: "GET" | "HEAD", headers: Headers): Promise<Response> {
+export async function askMember(viaCtx: ProxyContext, virtual: string, request: Request, member: VirtualMember, path: RemotePath, method: "GET" | "HEAD", headers: Headers): Promise<Response> {
+  const ctx = { ...viaCtx, observer: forVirtual(viaCtx.observer, virtual) };
   const prefix = memberPrefix(member);
   const url = new URL(request.url);
   url.pathname = `${prefix}/${member.member.name}/${path.raw}`;
   url.search = path.search;
-  const memberRequest = new Request(url, { method, headers });
+  const memberHeaders = new Headers(headers);
+  memberHeaders.set(VIA_VIRTUAL_HEADER, virtual);
+  const memberRequest = new Request(url, { method, headers: memberHeaders });
   const base = proxyBase(request, member.config, prefix, ctx.env);
   const repository = member.config;
   if (repository.package === "docker") {

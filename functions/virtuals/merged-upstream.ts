@@ -13,11 +13,13 @@ import { askMember, memberBase, type VirtualMember } from "./members.ts";
  * member at once, each through its own cache; then the members' documents are read in the order
  * the merge asks for them, and the merged text streams into the virtual's cache. The file routes
  * are recorded before the last bytes, and which members failed is known at the end
- * (`X-Artifact-Partial`, and a freshness of at most PARTIAL_FRESH_SECONDS).
+ * (`X-Artifact-Partial`, and a freshness of at most PARTIAL_FRESH_SECONDS); which members the
+ * merge holds says `X-Artifact-Members` (kept with the copy, so the objects browser shows it).
  */
 
 /** How long a merge that went without a failing member is trusted: the member may be back soon. */
 export const PARTIAL_FRESH_SECONDS = 30;
+export const MEMBERS_HEADER = "x-artifact-members";
 
 interface Found extends FoundAnswer {
   readonly response: Response;
@@ -71,7 +73,14 @@ export function mergedDocument(job: MergeRequest): MergedDocument {
       },
       freshFor: () => (result && result.outcome.failed.length > 0 ? PARTIAL_FRESH_SECONDS : undefined),
     },
-    headersAtEnd: () => (result && result.outcome.failed.length > 0 ? { [PARTIAL_HEADER]: result.outcome.failed.join(", ") } : undefined),
+    headersAtEnd: () => {
+      if (!result) return undefined;
+      const { served, failed } = result.outcome;
+      const headers: Record<string, string> = {};
+      if (served.length > 0) headers[MEMBERS_HEADER] = served.join(", ");
+      if (failed.length > 0) headers[PARTIAL_HEADER] = failed.join(", ");
+      return headers;
+    },
   };
 }
 
@@ -85,7 +94,7 @@ async function memberAnswer(job: MergeRequest, member: VirtualMember): Promise<A
   if (member.member.kind === "local" && authorization) headers.set("authorization", authorization);
   let response: Response;
   try {
-    response = await askMember(job.ctx, job.request, member, job.path, "GET", headers);
+    response = await askMember(job.ctx, job.key.virtual, job.request, member, job.path, "GET", headers);
   } catch (error) {
     return { member: member.member, status: "failed", reason: (error as Error).message };
   }

@@ -6,6 +6,7 @@ import type { VirtualConfig } from "../config/virtual.ts";
 import type { ProxyContext } from "../context.ts";
 import { jsonError } from "../errors.ts";
 import { localTypes } from "../locals/index.ts";
+import type { ServedSource } from "../observe.ts";
 import { fetchThrough } from "../proxy/fetch-through.ts";
 import type { RemotePath } from "../proxy/plan.ts";
 import { proxyBase, type ProxyBase } from "../proxy/proxy-base.ts";
@@ -63,18 +64,31 @@ export async function serveMerged(ctx: ProxyContext, virtual: VirtualConfig, all
   return completeInsteadOfPartial(ctx, key, request, response, responseHeaders);
 }
 
-/** A file: from the member the merged document routed it to, else from the first member (in order) that has it. */
+/** A file: from the member the merged document routed it to, else from the first member (in order) that has it; counted under the virtual with that member. */
 export async function fileFromMembers(ctx: ProxyContext, virtual: VirtualConfig, request: Request, members: VirtualMember[], path: RemotePath): Promise<Response> {
   const routed = await routedMember(ctx.stores.state, virtual.name, `${path.raw}${path.search}`);
   const owner = routed === null ? undefined : members.find((member) => member.member.name === routed);
-  return owner ? fromMember(ctx, request, owner, path) : firstMatch(ctx, virtual, request, members, path);
+  const response = owner ? await fromMember(ctx, virtual, request, owner, path) : await firstMatch(ctx, virtual, request, members, path);
+  const { status, headers } = response;
+  const member = headers.get(MEMBER_HEADER) ?? undefined;
+  const bytes = request.method === "HEAD" ? 0 : Number(headers.get("content-length") ?? 0);
+  ctx.observer.served({ remote: virtual.name, path: path.decoded, cacheKey: path.decoded, member, source: servedSource(response, owner ?? members.find((candidate) => candidate.member.name === member)), status, bytes });
+  return response;
+}
+
+/** Where the member's answer came from, as stats count it: its cache, its upstream, a stale copy, a local's own file. */
+function servedSource(response: Response, member: VirtualMember | undefined): ServedSource {
+  if (response.status >= 400 || !member) return "error";
+  if (response.headers.has("warning")) return "stale";
+  if (member.member.kind === "local") return "local";
+  return response.headers.get("x-artifact-source") === "remote" ? "remote" : "cache";
 }
 
 /** The first member that has the path; a member that fails is passed over, and its error answered only when no member has it. */
 async function firstMatch(ctx: ProxyContext, virtual: VirtualConfig, request: Request, members: VirtualMember[], path: RemotePath): Promise<Response> {
   let failure: Response | null = null;
   for (const member of members) {
-    const response = await fromMember(ctx, request, member, path);
+    const response = await fromMember(ctx, virtual, request, member, path);
     if (response.status < 400 || response.status === 416) return response;
     if (response.status === 404 || response.status === 410 || response.status === 403) await response.body?.cancel();
     else if (failure) await response.body?.cancel();
@@ -83,8 +97,8 @@ async function firstMatch(ctx: ProxyContext, virtual: VirtualConfig, request: Re
   return failure ?? jsonError(404, "NOT_FOUND", `${virtual.name}: no member has ${path.decoded} (asked ${members.map((member) => member.member.name).join(", ") || "none"})`);
 }
 
-async function fromMember(ctx: ProxyContext, request: Request, member: VirtualMember, path: RemotePath): Promise<Response> {
-  const response = await askMember(ctx, request, member, path, request.method === "HEAD" ? "HEAD" : "GET", request.headers);
+async function fromMember(ctx: ProxyContext, virtual: VirtualConfig, request: Request, member: VirtualMember, path: RemotePath): Promise<Response> {
+  const response = await askMember(ctx, virtual.name, request, member, path, request.method === "HEAD" ? "HEAD" : "GET", request.headers);
   const headers = new Headers(response.headers);
   headers.set(MEMBER_HEADER, member.member.name);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });

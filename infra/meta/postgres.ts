@@ -10,6 +10,7 @@ import type {
   MetadataStore,
   NewEvent,
   OpenUpload,
+  ServedThrough,
   StoredEvent,
   StoredRemote,
   UsageBatch,
@@ -42,6 +43,9 @@ function toArtifactRow(row: Record<string, unknown>): ArtifactRow {
 }
 
 /** The sums of a usage query (bigint sums arrive as strings). */
+/** A path's member over hourly rows: the latest hour's that names one (a virtual's member; null elsewhere). */
+const LATEST_MEMBER = "(array_agg(member ORDER BY hour DESC) FILTER (WHERE member IS NOT NULL))[1]";
+
 function toUsageTotals(row: Record<string, string>): UsageTotals {
   return {
     requests: Number(row.requests),
@@ -256,15 +260,16 @@ export class PostgresMetadataStore implements MetadataStore {
         artifacts.map((a) => a.hour.toISOString()),
         artifacts.map((a) => a.requests),
         artifacts.map((a) => a.bytesServed),
+        artifacts.map((a) => a.member ?? null),
       ];
       await this.#pg.query(
-        `INSERT INTO artifact_usage_hours AS u (remote, path, hour, requests, bytes_served)
-         SELECT remote, path, hour, sum(requests), sum(bytes_served)
-         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[]) AS v(remote, path, hour, requests, bytes_served)
+        `INSERT INTO artifact_usage_hours AS u (remote, path, hour, requests, bytes_served, member)
+         SELECT remote, path, hour, sum(requests), sum(bytes_served), max(member)
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::text[]) AS v(remote, path, hour, requests, bytes_served, member)
          -- Cache keys that differ only by variant (Accept) share a path: one row per path and hour.
          GROUP BY remote, path, hour
          ON CONFLICT (remote, path, hour) DO UPDATE SET requests = u.requests + EXCLUDED.requests,
-           bytes_served = u.bytes_served + EXCLUDED.bytes_served`,
+           bytes_served = u.bytes_served + EXCLUDED.bytes_served, member = coalesce(EXCLUDED.member, u.member)`,
         columns,
       );
       // A cached artifact's key, or a local file's path (a local's reads are reported with the path as key).
@@ -288,16 +293,33 @@ export class PostgresMetadataStore implements MetadataStore {
        FROM usage_minutes WHERE minute >= date_trunc('minute', $1::timestamptz) GROUP BY remote ORDER BY remote`,
       [since.toISOString()],
     );
-    const top = await this.#pg.query<Record<string, string>>(
-      `SELECT remote, path, sum(requests) AS requests, sum(bytes_served) AS bytes_served
+    const top = await this.#pg.query<Record<string, string | null>>(
+      `SELECT remote, path, sum(requests) AS requests, sum(bytes_served) AS bytes_served, ${LATEST_MEMBER} AS member
        FROM artifact_usage_hours WHERE hour >= date_trunc('hour', $1::timestamptz)
        GROUP BY remote, path ORDER BY sum(requests) DESC, remote, path LIMIT $2`,
       [since.toISOString(), topLimit],
     );
+    const members = await this.#pg.query<Record<string, string>>(
+      `SELECT remote, member, sum(requests) AS requests, sum(bytes_served) AS bytes_served
+       FROM artifact_usage_hours WHERE hour >= date_trunc('hour', $1::timestamptz) AND member IS NOT NULL
+       GROUP BY remote, member ORDER BY remote, member`,
+      [since.toISOString()],
+    );
     return {
       remotes: totals.map((row) => ({ remote: row.remote!, ...toUsageTotals(row) })),
-      top: top.map((row) => ({ remote: row.remote!, path: row.path!, requests: Number(row.requests), bytesServed: Number(row.bytes_served) })),
+      top: top.map((row) => ({ remote: row.remote!, path: row.path!, requests: Number(row.requests), bytesServed: Number(row.bytes_served), member: row.member ?? null })),
+      members: members.map((row) => ({ remote: row.remote!, member: row.member!, requests: Number(row.requests), bytesServed: Number(row.bytes_served) })),
     };
+  }
+
+  async servedThrough(remote: string, since: Date, limit: number): Promise<ServedThrough[]> {
+    const rows = await this.#pg.query<Record<string, string | null>>(
+      `SELECT path, sum(requests) AS requests, sum(bytes_served) AS bytes_served, ${LATEST_MEMBER} AS member, max(hour) AS last_hour
+       FROM artifact_usage_hours WHERE remote = $1 AND hour >= date_trunc('hour', $2::timestamptz)
+       GROUP BY path ORDER BY sum(requests) DESC, path LIMIT $3`,
+      [remote, since.toISOString(), limit],
+    );
+    return rows.map((row) => ({ path: row.path!, member: row.member ?? null, requests: Number(row.requests), bytesServed: Number(row.bytes_served), lastHour: new Date(row.last_hour!) }));
   }
 
   async retentionEvictionsSince(since: Date): Promise<Map<string, number>> {

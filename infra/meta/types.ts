@@ -61,7 +61,8 @@ export type EvictionTarget = { path: string } | { prefix: string };
 /** Counters gathered from many requests, added in one write. */
 export interface UsageBatch {
   remotes: ({ remote: string; minute: Date } & UsageTotals)[];
-  artifacts: { remote: string; path: string; cacheKey: string; hour: Date; requests: number; hits: number; bytesServed: number; lastAccess: Date }[];
+  /** `member`: for a virtual's answers, the member that gave them. */
+  artifacts: { remote: string; path: string; cacheKey: string; hour: Date; requests: number; hits: number; bytesServed: number; lastAccess: Date; member?: string }[];
 }
 
 export interface UsageTotals {
@@ -83,7 +84,19 @@ export interface UsageBucket extends UsageTotals {
 
 export interface UsageReport {
   remotes: ({ remote: string } & UsageTotals)[];
-  top: { remote: string; path: string; requests: number; bytesServed: number }[];
+  /** `member`: the member a virtual's path came from last (null for remotes and locals). */
+  top: { remote: string; path: string; requests: number; bytesServed: number; member: string | null }[];
+  /** A virtual's answers per member that gave them. */
+  members: { remote: string; member: string; requests: number; bytesServed: number }[];
+}
+
+/** One path served through a virtual, and the member that served it last. */
+export interface ServedThrough {
+  path: string;
+  member: string | null;
+  requests: number;
+  bytesServed: number;
+  lastHour: Date;
 }
 
 export interface NewEvent {
@@ -125,6 +138,8 @@ export interface MetadataStore {
   leastRecentlyUsed(remote: string, limit: number, before?: Date): Promise<{ path: string; size: number }[]>;
   addUsage(batch: UsageBatch): Promise<void>;
   usageSince(since: Date, topLimit: number): Promise<UsageReport>;
+  /** The paths one repository (a virtual) served since then, most requested first, with the member each came from. */
+  servedThrough(remote: string, since: Date, limit: number): Promise<ServedThrough[]>;
   /** Objects each remote's retention rules evicted since then (from the event log). */
   retentionEvictionsSince(since: Date): Promise<Map<string, number>>;
   /** All remotes' usage since `since` in buckets of `bucketSeconds`, oldest first; empty buckets are left out. */

@@ -166,6 +166,7 @@ describe("virtual repositories over static origins", () => {
     const versionsOf = async (response: Response) => Object.keys(((await response.json()) as Packument).versions).sort();
     const complete = await fetch(url);
     expect(complete.headers.get("x-artifact-partial")).toBeNull();
+    expect(complete.headers.get("x-artifact-members")).toBe(`${names.npmA}, ${names.npmB}`);
     expect(await versionsOf(complete)).toEqual(["1.0.0", "2.0.0"]);
 
     origins.npmB.failWith = 503;

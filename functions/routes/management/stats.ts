@@ -27,10 +27,15 @@ export const STATS_WINDOWS = WINDOWS;
 
 export type UsageSummary = ReturnType<typeof summarize>;
 
+/** A virtual's answers per member that gave them. */
+export type MemberUsage = Record<string, { requests: number; bytes_served: number }>;
+
 export interface WindowStats {
   overall: UsageSummary;
-  remotes: Record<string, UsageSummary & { retention_evictions: number }>;
-  top: { remote: string; path: string; requests: number; bytes_served: number }[];
+  /** A virtual's row also says which members its answers came from (`members`). */
+  remotes: Record<string, UsageSummary & { retention_evictions: number; members?: MemberUsage }>;
+  /** `member`: for a virtual's path, the member it came from. */
+  top: { remote: string; path: string; requests: number; bytes_served: number; member?: string }[];
 }
 
 /** The stats of each window up to this moment (the API's /stats and the web UI's pages). */
@@ -48,10 +53,17 @@ export async function usageStats(
     const usage = await c.var.stores.meta.usageSince(since, top);
     const evictions = await c.var.stores.meta.retentionEvictionsSince(since);
     const overall = usage.remotes.reduce((sum, row) => add(sum, row), zero());
+    const members = new Map<string, MemberUsage>();
+    for (const row of usage.members) members.set(row.remote, { ...members.get(row.remote), [row.member]: { requests: row.requests, bytes_served: row.bytesServed } });
     result[window] = {
       overall: summarize(overall),
-      remotes: Object.fromEntries(usage.remotes.map((row) => [row.remote, { ...summarize(row), retention_evictions: evictions.get(row.remote) ?? 0 }])),
-      top: usage.top.map((row) => ({ remote: row.remote, path: row.path, requests: row.requests, bytes_served: row.bytesServed })),
+      remotes: Object.fromEntries(
+        usage.remotes.map((row) => {
+          const served = members.get(row.remote);
+          return [row.remote, { ...summarize(row), retention_evictions: evictions.get(row.remote) ?? 0, ...(served ? { members: served } : {}) }];
+        }),
+      ),
+      top: usage.top.map((row) => ({ remote: row.remote, path: row.path, requests: row.requests, bytes_served: row.bytesServed, ...(row.member ? { member: row.member } : {}) })),
     };
   }
   // What each remote keeps now (what max_size and unused_ttl bound).

@@ -4,6 +4,8 @@ import { browseValue, type ArtifactRow, type BrowseSort } from "../../../infra/m
 import { currentConfig } from "../../config/cache.ts";
 import type { AppEnv } from "../../context.ts";
 import { indexKey, isFresh, readEntry } from "../../proxy/index-entry.ts";
+import { LAST_COMPLETE_SUFFIX, PARTIAL_HEADER } from "../../virtuals/last-complete.ts";
+import { MEMBERS_HEADER } from "../../virtuals/merged-upstream.ts";
 import { contentDisposition } from "../../proxy/response-headers.ts";
 import { decodeCursor, encodeCursor } from "../../routes/management/cursor.ts";
 import { evictObjects } from "../../routes/management/objects.ts";
@@ -17,6 +19,9 @@ import { formField, sessionOf } from "../session.ts";
 
 const PAGE_SIZE = 50;
 const FOLDERS = 200;
+/** A virtual's page lists what it served lately, most requested first. */
+const SERVED_WINDOW_MS = 24 * 3600_000;
+const SERVED_ROWS = 50;
 
 const SORTS: Record<BrowseSort, { label: string; descending: boolean }> = {
   path: { label: "path", descending: false },
@@ -102,7 +107,8 @@ browseRoutes.get("/:name", async (c) => {
   if (cursor === null) return errorPage(c, 400, "That page link is not one this site made; start again from the first page.");
   const folder = query.prefix.slice(0, query.prefix.lastIndexOf("/") + 1);
   const { meta } = c.var.stores;
-  const [rows, folders, repository] = await Promise.all([
+  const virtual = (await currentConfig(c.var.stores)).virtuals.get(remote);
+  const [rows, folders, repository, served] = await Promise.all([
     meta.browseArtifacts(remote, {
       prefix: query.prefix,
       sort: query.sort,
@@ -112,6 +118,7 @@ browseRoutes.get("/:name", async (c) => {
     }),
     query.prefix === folder && !cursor ? meta.artifactFolders(remote, folder, FOLDERS) : Promise.resolve([]),
     getRepository(c.var.stores, "remotes", remote),
+    virtual && !cursor ? meta.servedThrough(remote, new Date(Date.now() - SERVED_WINDOW_MS), SERVED_ROWS) : Promise.resolve([]),
   ]);
   const page = rows.slice(0, PAGE_SIZE);
   const last = page[page.length - 1];
@@ -211,6 +218,30 @@ browseRoutes.get("/:name", async (c) => {
           )}
         </nav>
       </section>
+
+      {virtual && !cursor && (
+        <section aria-labelledby="served-heading">
+          <h2 id="served-heading">Served through {remote}</h2>
+          <p class="muted">
+            The last 24 hours: what clients got through this virtual (merged documents above, files from its members {virtual.members.join(", ")}) and the member each came from.
+          </p>
+          {served.length === 0 ? (
+            <p>Nothing served through it yet.</p>
+          ) : (
+            <DataTable label={`Served through ${remote}`} columns={["Path", "From member", ["Requests", "num"], ["Served", "num"], "Last hour"]}>
+              {served.map((row) => (
+                <tr>
+                  <td class="path mono">{row.path}</td>
+                  <td>{row.member ? <a href={browseHref(row.member)}>{row.member}</a> : <span class="muted">merged</span>}</td>
+                  <td class="num">{count(row.requests)}</td>
+                  <td class="num">{bytes(row.bytesServed)}</td>
+                  <td>{time(row.lastHour)}</td>
+                </tr>
+              ))}
+            </DataTable>
+          )}
+        </section>
+      )}
     </Layout>,
   );
   response.headers.set("server-timing", `page;dur=${(performance.now() - started).toFixed(1)}`);
@@ -224,6 +255,7 @@ browseRoutes.get("/:name/object", async (c) => {
   const row = await c.var.stores.meta.getArtifact(remote, key);
   if (!row) return errorPage(c, 404, `${remote} has no cached object with that key (evicted, or never cached).`);
   const entry = await readEntry(c.var.stores.state, indexKey(remote, row.cacheKey));
+  const virtual = (await currentConfig(c.var.stores)).virtuals.get(remote);
   const admin = sessionOf(c).access === "admin";
   const folder = row.path.slice(0, row.path.lastIndexOf("/") + 1);
   return render(
@@ -251,7 +283,7 @@ browseRoutes.get("/:name/object", async (c) => {
         <dt>Hits</dt>
         <dd>{count(row.hits)}</dd>
         <dt>Served by</dt>
-        <dd>{remote}</dd>
+        <dd>{virtual ? <MergedFrom virtual={remote} headers={entry?.headers} lastComplete={row.cacheKey.endsWith(LAST_COMPLETE_SUFFIX)} /> : remote}</dd>
         <dt>In the cache index</dt>
         <dd>{entry ? (isFresh(entry) ? "fresh" : "stale: revalidated with the upstream on its next request") : "no entry: its next request goes to the upstream"}</dd>
       </dl>
@@ -268,6 +300,26 @@ browseRoutes.get("/:name/object", async (c) => {
     </Layout>,
   );
 });
+
+/** A virtual's merged document: which members it was merged from, and which it had to go without. */
+function MergedFrom({ virtual, headers, lastComplete }: { virtual: string; headers: Record<string, string> | undefined; lastComplete: boolean }) {
+  const list = (name: string) => (headers?.[name] ?? "").split(", ").filter((member) => member !== "");
+  const members = list(MEMBERS_HEADER);
+  const missing = list(PARTIAL_HEADER);
+  const links = (names: string[]) => names.map((member, i) => (
+    <>
+      {i > 0 && ", "}
+      <a href={browseHref(member)}>{member}</a>
+    </>
+  ));
+  return (
+    <>
+      the virtual {virtual}, merged from {members.length > 0 ? links(members) : "its members"}
+      {missing.length > 0 && <> (partial: without {links(missing)}, which failed)</>}
+      {lastComplete && <> — kept as the last complete merge, answered only when every member fails</>}
+    </>
+  );
+}
 
 /** The stored bytes of one object, as a download (the session is the credential, so private remotes work too). */
 browseRoutes.get("/:name/download", async (c) => {
