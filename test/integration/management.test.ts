@@ -405,4 +405,19 @@ describe("management API", () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/remotes", "/remotes/{name}", "/remotes/{name}/objects", "/stats", "/probe", "/prefetch", "/events"]));
     expect(doc.components.schemas.Remote.properties).toHaveProperty("base_url");
   });
+
+  it("documents a virtual's own routes in the OpenAPI document: reads, writes to default_local, docker under /v2/", async () => {
+    const doc = await json(await api("/openapi.json", { token: reader }));
+    const virtual = doc.paths["/api/v1/virtual/{name}/{path}"];
+    expect(Object.keys(virtual)).toEqual(expect.arrayContaining(["get", "head", "put", "post", "delete"]));
+    // Served beside the management API, not under its /api/v2 server.
+    expect(virtual.servers).toEqual([{ url: "/" }]);
+    expect(virtual.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(["name", "path"]);
+    expect(Object.keys(virtual.get.responses)).toEqual(expect.arrayContaining(["200", "403", "404", "502"]));
+    expect(Object.keys(virtual.get.responses["200"].headers)).toEqual(expect.arrayContaining(["X-Artifact-Member", "X-Artifact-Partial"]));
+    expect(virtual.put.responses["405"].description).toContain("default_local");
+    expect(doc.paths["/api/v1/virtual/{name}"].post.summary).toContain("twine");
+    expect(Object.keys(doc.paths["/v2/{name}/{path}"])).toEqual(expect.arrayContaining(["get", "head", "post", "patch", "put"]));
+    expect(doc.components.securitySchemes.repositoryToken.type).toBe("http");
+  });
 });

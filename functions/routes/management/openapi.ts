@@ -41,6 +41,54 @@ const json = (description: string, ref?: string) => ({
 });
 const nameParameter = { name: "name", in: "path", required: true, schema: { type: "string" } };
 
+/**
+ * A virtual's own routes (served beside this API, not under it): reads merged or first-match,
+ * writes to its default_local. Their security is the repository's, not the management API's.
+ */
+function virtualRoutes() {
+  const path = { name: "path", in: "path", required: true, description: "the path below the virtual, slashes included (`{path}` spans segments)", schema: { type: "string" } };
+  const routeHeaders = {
+    "X-Artifact-Member": { description: "the member a file came from", schema: { type: "string" } },
+    "X-Artifact-Members": { description: "the members a merged document was merged from", schema: { type: "string" } },
+    "X-Artifact-Partial": { description: "members a merged document had to go without (they failed); such a merge is cached for at most 30 s", schema: { type: "string" } },
+  };
+  const answer = (status: string, description: string): [string, object] => [status, { description, content: { "application/json": { schema: errorRef } } }];
+  const readResponses = {
+    200: { description: "the merged document (npm packuments, PyPI simple pages, goproxy @v/list and @latest, helm index.yaml, docker tags/list) or a file from the first member that has it; stale (Warning: 110) when every member failed", headers: routeHeaders },
+    ...Object.fromEntries([answer("401", "the virtual is private: a read token is needed"), answer("403", "every member denies the path"), answer("404", "no member has it"), answer("502", "every member failed and nothing was merged before"), answer("504", "every member timed out")]),
+  };
+  const read = (summary: string) => ({ summary, security: [{}, { repositoryToken: [] }], responses: readResponses });
+  const write = (summary: string) => ({
+    summary,
+    security: [{ repositoryToken: [] }],
+    responses: { 200: { description: "the default_local's answer" }, 201: { description: "the default_local's answer" }, ...Object.fromEntries([answer("405", "the virtual has no default_local (the message names the setting)")]) },
+  });
+  const writeSummary = "A write to the virtual goes to its default_local, as a write to that local (npm publish, twine upload to the root, helm chart POST, generic PUT); 405 naming default_local without one";
+  const rootWrite = { servers: [{ url: "/" }], parameters: [nameParameter], post: write(`${writeSummary} (twine posts to the root)`) };
+  return {
+    "/api/v1/virtual/{name}/{path}": {
+      servers: [{ url: "/" }],
+      parameters: [nameParameter, path],
+      get: read("Read through a virtual: merged indexes (first member wins a version both have; a name a local member has comes from the locals only), other paths from the first member that has them"),
+      head: read("The same as GET without the body"),
+      put: write(writeSummary),
+      post: write(writeSummary),
+      patch: write(writeSummary),
+      delete: write(writeSummary),
+    },
+    "/api/v1/virtual/{name}": rootWrite,
+    "/v2/{name}/{path}": {
+      servers: [{ url: "/" }],
+      parameters: [nameParameter, { ...path, description: "`{repository}/manifests/{reference}`, `{repository}/blobs/{digest}`, `{repository}/tags/list` (with `n` and `last`; Link rel=next) or a blob upload below a docker virtual (or a docker remote or local)" }],
+      get: read("A docker virtual (registry v2 API): tags/list unioned (a repository a local member has: its tags from the locals only), manifests and blobs from the first member that has them"),
+      head: read("The same as GET without the body"),
+      post: write("A push to a docker virtual (skopeo copy, docker push) goes to its default_local; a registry error 405 naming default_local without one"),
+      patch: write("A blob upload chunk, to the default_local"),
+      put: write("A blob upload's end or a manifest, to the default_local"),
+    },
+  };
+}
+
 /** `items`: the component schemas one item may follow (remotes: a Remote or, with `type: local`, a Local). */
 function crud(kind: "remotes" | "virtuals", item: string, items: string[] = [item]) {
   const refs = items.map((name) => ({ $ref: `#/components/schemas/${name}` }));
@@ -72,7 +120,10 @@ export function openapiDocument() {
     servers: [{ url: "/api/v2" }],
     security: [{ bearer: [] }],
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN (everything) or READ_TOKEN (GET only)" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN (everything) or READ_TOKEN (GET only)" },
+        repositoryToken: { type: "http", scheme: "bearer", description: "a private repository's read token (also as a Basic password); writes: the default_local's write token" },
+      },
       schemas: {
         Error: {
           type: "object",
@@ -108,6 +159,7 @@ export function openapiDocument() {
       },
       "/health": { get: { summary: "Backends' health (no token needed)", security: [], responses: { 200: json("healthy"), 503: json("degraded") } } },
       "/openapi.json": { get: { summary: "This document", responses: { 200: json("OpenAPI document") } } },
+      ...virtualRoutes(),
     },
   };
 }
