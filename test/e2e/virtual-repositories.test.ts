@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { tar } from "../support/archives.ts";
 import { moduleVersion, MODULE, ON_THE_WIRE, runGo } from "../support/gomod.ts";
 import { eventually, sha256, sleep } from "../support/http.ts";
 import { Origin } from "../support/origin.ts";
@@ -21,7 +23,9 @@ interface Packument {
 describe("virtual repositories over static origins", () => {
   const origins = { goA: new Origin(), goB: new Origin(), helmA: new Origin(), helmB: new Origin(), filesA: new Origin(), filesB: new Origin(), npmA: new Origin(), npmB: new Origin() };
   const names = Object.fromEntries(Object.keys(origins).map((key) => [key, uniqueName(key.toLowerCase())])) as Record<keyof typeof origins, string>;
-  const virtuals = { go: uniqueName("go-all"), helm: uniqueName("helm-all"), files: uniqueName("files-all"), npm: uniqueName("npm-all") };
+  const virtuals = { go: uniqueName("go-all"), helm: uniqueName("helm-all"), files: uniqueName("files-all"), npm: uniqueName("npm-all"), charts: uniqueName("charts-all") };
+  const helmLocal = uniqueName("team-charts");
+  const writer = randomBytes(16).toString("hex");
   const charts = { "alpha-1.0.0.tgz": randomBytes(10_000), "alpha-2.0.0.tgz": randomBytes(10_000), "beta-1.0.0.tgz": randomBytes(10_000) };
   const goVersions = { "v1.0.0": moduleVersion("v1.0.0"), "v1.1.0": moduleVersion("v1.1.0"), "v1.2.0": moduleVersion("v1.2.0") };
   let stack: TestStack;
@@ -100,12 +104,15 @@ describe("virtual repositories over static origins", () => {
         [names.filesB]: remote("filesB", "generic"),
         [names.npmA]: remote("npmA", "npm"),
         [names.npmB]: remote("npmB", "npm"),
+        [helmLocal]: { type: "local", package: "helm", write_tokens: [`ci:${writer}`] },
       },
       virtuals: {
         [virtuals.go]: { package: "goproxy", members: [names.goA, names.goB] },
         [virtuals.helm]: { package: "helm", members: [names.helmA, names.helmB] },
         [virtuals.files]: { members: [names.filesA, names.filesB] },
         [virtuals.npm]: { package: "npm", members: [names.npmA, names.npmB], mutable_ttl: 1 },
+        // An hour: a chart pushed to the local shows at once, not when the merged index.yaml expires.
+        [virtuals.charts]: { package: "helm", members: [helmLocal, names.helmA], mutable_ttl: 3600 },
       },
     });
   });
@@ -144,6 +151,20 @@ describe("virtual repositories over static origins", () => {
       }
     }
     expect(members.sort()).toEqual([`1.0.0:${names.helmA}`, `1.0.0:${names.helmB}`, `2.0.0:${names.helmB}`].sort());
+  });
+
+  it("merges index.yaml again at once after a chart is pushed straight to its helm local member", async () => {
+    const index = async () => parse(await (await fetch(`${virtualUrl(virtuals.charts)}/index.yaml`)).text()) as { entries: Record<string, { version: string; digest: string; urls: string[] }[]> };
+    expect(Object.keys((await index()).entries)).toEqual(["alpha"]);
+    const archive = gzipSync(tar([{ name: "gamma/Chart.yaml", body: stringify({ apiVersion: "v2", name: "gamma", version: "0.1.0", description: "the gamma chart", type: "application" }) }]));
+    const pushed = await fetch(`${stack.url}/api/v1/local/${helmLocal}/api/charts`, { method: "POST", body: archive, headers: { authorization: `Bearer ${writer}` } });
+    expect(pushed.status).toBe(201);
+    const merged = await index();
+    expect(Object.keys(merged.entries).sort()).toEqual(["alpha", "gamma"]);
+    const [entry] = merged.entries.gamma!;
+    const chart = await fetch(new URL(entry!.urls[0]!, `${virtualUrl(virtuals.charts)}/`));
+    expect([chart.status, chart.headers.get("x-artifact-member")]).toEqual([200, helmLocal]);
+    expect(sha256(Buffer.from(await chart.arrayBuffer()))).toBe(entry!.digest);
   });
 
   it("serves a generic path from the first member that has it", async () => {
