@@ -1,9 +1,10 @@
 /**
  * A streaming JSON scanner that passes the document through as it was, byte for byte, except
- * the string values a visitor replaces. It tracks only where it is (the open containers and
- * their current key or index), never builds the document: memory is bounded by the longest
- * key or wanted string, not by the document. (Streaming parsers on npm decode every token into
- * a value; re-serialising those would rewrite the whole document, numbers and escapes included.)
+ * the string values a visitor replaces, and the ones it takes as they stream (left out as `""`).
+ * It tracks only where it is (the open containers and their current key or index), never builds
+ * the document: memory is bounded by the longest key or wanted string, not by the document.
+ * (Streaming parsers on npm decode every token into a value; re-serialising those would rewrite
+ * the whole document, numbers and escapes included.)
  */
 
 export interface JsonFrame {
@@ -17,11 +18,18 @@ export type JsonValueKind = "string" | "literal" | "object" | "array";
 export interface JsonVisitor {
   /**
    * A value starts; `frames` are the open containers (the value's path is their keys). Return
-   * true to be given a string's value (`string`) or a number/true/false/null's text (`literal`).
+   * true to be given a string's value (`string`) or a number/true/false/null's text (`literal`);
+   * "stream" to be given a string in pieces as it arrives (`piece`), whatever its length (an npm
+   * publish's base64 tarball): the output has `""` in its place.
    */
-  start(frames: readonly JsonFrame[], kind: JsonValueKind): boolean;
+  start(frames: readonly JsonFrame[], kind: JsonValueKind): boolean | "stream";
   /** A wanted string's value; returns its replacement, or undefined to keep it. */
   string?(frames: readonly JsonFrame[], value: string): string | undefined;
+  /**
+   * The next piece of a streamed string, as written between its quotes (escapes not decoded, and
+   * one may be cut between two pieces); `last` once its closing quote came.
+   */
+  piece?(frames: readonly JsonFrame[], raw: string, last: boolean): void;
   literal?(frames: readonly JsonFrame[], text: string): void;
   /** A container ends: it is the last of `frames`. */
   close?(frames: readonly JsonFrame[]): void;
@@ -33,7 +41,7 @@ const MAX_TOKEN = 1 << 20;
 // Plain constants, not enums: Node runs these modules with type stripping only.
 const State = { Value: 0, ValueOrEnd: 1, KeyOrEnd: 2, Key: 3, Colon: 4, After: 5, Literal: 6, Done: 7 } as const;
 type State = (typeof State)[keyof typeof State];
-const Role = { Skip: 0, Key: 1, Wanted: 2 } as const;
+const Role = { Skip: 0, Key: 1, Wanted: 2, Streamed: 3 } as const;
 type Role = (typeof Role)[keyof typeof Role];
 
 const LITERAL = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)$/;
@@ -69,6 +77,8 @@ export class JsonRewriteStream {
     let emitFrom = 0;
     let out = "";
     let stringStart = this.#inString === null ? -1 : 0;
+    // Where the not yet given part of a streamed string starts (it is never held).
+    let streamFrom = 0;
     while (i < s.length) {
       if (this.#inString !== null) {
         const close = this.#quotes.find(s, i);
@@ -76,16 +86,19 @@ export class JsonRewriteStream {
           i = s.length;
           break;
         }
-        const raw = s.slice(stringStart, close + 1);
         const role = this.#inString;
         this.#inString = null;
         i = close + 1;
-        if (role === Role.Key) {
-          this.#frames.at(-1)!.key = decodeString(raw);
+        if (role === Role.Streamed) {
+          this.#visitor.piece?.(this.#frames, s.slice(streamFrom, close), true);
+          emitFrom = i;
+          this.#afterValue();
+        } else if (role === Role.Key) {
+          this.#frames.at(-1)!.key = decodeString(s.slice(stringStart, i));
           this.#state = State.Colon;
         } else {
           if (role === Role.Wanted) {
-            const replacement = this.#visitor.string?.(this.#frames, decodeString(raw));
+            const replacement = this.#visitor.string?.(this.#frames, decodeString(s.slice(stringStart, i)));
             if (replacement !== undefined) {
               out += s.slice(emitFrom, stringStart) + JSON.stringify(replacement);
               emitFrom = i;
@@ -133,10 +146,16 @@ export class JsonRewriteStream {
             this.#frames.push({ array: true, key: 0 });
             this.#state = State.ValueOrEnd;
           } else if (code === 0x22) {
-            this.#inString = this.#visitor.start(this.#frames, "string") ? Role.Wanted : Role.Skip;
+            const wanted = this.#visitor.start(this.#frames, "string");
+            this.#inString = wanted === "stream" ? Role.Streamed : wanted ? Role.Wanted : Role.Skip;
             stringStart = i;
+            if (wanted === "stream") {
+              out += `${s.slice(emitFrom, i)}""`;
+              emitFrom = i;
+              streamFrom = i + 1;
+            }
           } else if (code === 0x2d || (code >= 0x30 && code <= 0x39) || code === 0x74 || code === 0x66 || code === 0x6e) {
-            this.#literalWanted = this.#visitor.start(this.#frames, "literal");
+            this.#literalWanted = this.#visitor.start(this.#frames, "literal") === true;
             this.#state = State.Literal;
             continue;
           } else {
@@ -176,7 +195,10 @@ export class JsonRewriteStream {
           throw syntaxError(s[i]!);
       }
     }
-    if (this.#inString === Role.Key || this.#inString === Role.Wanted) {
+    if (this.#inString === Role.Streamed) {
+      if (streamFrom < s.length) this.#visitor.piece?.(this.#frames, s.slice(streamFrom), false);
+      this.#held = "";
+    } else if (this.#inString === Role.Key || this.#inString === Role.Wanted) {
       out += s.slice(emitFrom, stringStart);
       this.#held = s.slice(stringStart);
       if (this.#held.length > MAX_TOKEN) throw new Error(`a JSON string longer than ${MAX_TOKEN} characters where a key or link was expected`);

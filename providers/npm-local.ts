@@ -61,7 +61,7 @@ export function tarballName(name: string, version: string): string {
   return `${name.slice(name.indexOf("/") + 1)}-${version}.tgz`;
 }
 
-/** A new version as `npm publish` sends it, checked; the tarball is still base64. */
+/** A new version as `npm publish` sends it, checked; its tarball was taken out as it streamed (its data reads ""). */
 export interface PublishRequest {
   version: string;
   /** The manifest to store (dist and readme taken out). */
@@ -71,7 +71,8 @@ export interface PublishRequest {
   /** Fields of dist kept as declared (fileCount, unpackedSize…). */
   distExtras: Json;
   tags: Record<string, string>;
-  tarballBase64: string;
+  /** The attachment's name in `_attachments`. */
+  attachment: string;
   /** Package-level fields for the full packument. */
   packageMetadata: Json;
 }
@@ -141,7 +142,7 @@ export function readPublishDocument(name: string, body: unknown): PublishDocumen
       declared: { integrity: integrity ?? null, shasum: shasum ?? null, length: (attachment.length as number | undefined) ?? null },
       distExtras,
       tags: tags as Record<string, string>,
-      tarballBase64: attachment.data,
+      attachment: expected,
       packageMetadata,
     },
   };

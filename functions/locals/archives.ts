@@ -18,7 +18,12 @@ const MAX_MEMBER_SIZE = 4 * 1024 * 1024;
  * reading there, and an archive cut after it would still pass.
  */
 export async function gunzipsWhole(gzipped: ReadableStream<Uint8Array>): Promise<string | null> {
-  const reader = gzipped.pipeThrough(new DecompressionStream("gzip")).getReader();
+  return inflatesWhole(gzipped.pipeThrough(new DecompressionStream("gzip")));
+}
+
+/** gunzipsWhole on a DecompressionStream's output (one the caller writes to itself). */
+export async function inflatesWhole(inflated: ReadableStream<Uint8Array>): Promise<string | null> {
+  const reader = inflated.getReader();
   try {
     while (!(await reader.read()).done);
     return null;

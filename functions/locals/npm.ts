@@ -1,5 +1,4 @@
-import { Buffer } from "node:buffer";
-import type { Json, LocalFile, PackageState } from "../../infra/meta/local-store.ts";
+import type { LocalFile, PackageState } from "../../infra/meta/local-store.ts";
 import { prefers } from "../../providers/accept.ts";
 import { parsePackagePath } from "../../providers/npm.ts";
 import {
@@ -16,21 +15,19 @@ import {
   tarballPath,
   type PackumentUpdate,
   type PublishRequest,
-  type TarballDigests,
 } from "../../providers/npm-local.ts";
 import { mayReadRemote } from "../auth.ts";
 import { releaseBlobs } from "../storage/content-address.ts";
 import { writeAccess } from "./access.ts";
-import { gunzipsWhole } from "./archives.ts";
-import { ArchiveError, findInTarGz } from "./tar.ts";
 import { commitUploads, UploadLost } from "./commit.ts";
 import { forgetFiles, serveLocalFile } from "./files.ts";
 import type { LocalRequest, LocalType } from "./local-type.ts";
-import { readBody, storeBytes } from "./upload.ts";
+import { receivePublish, type ReceivedTarball, type TarballContents } from "./npm-publish.ts";
+import { readBody } from "./upload.ts";
 
 /**
  * `package: npm` locals: the registry API npm itself speaks. `npm publish` PUTs a packument with
- * the tarball as a base64 attachment; deprecate and unpublish of one version PUT the edited
+ * the tarball as a base64 attachment (read as it streams, npm-publish.ts); deprecate and unpublish of one version PUT the edited
  * packument back (`…/-rev/{rev}`); unpublishing a package DELETEs it; dist-tags have their own
  * endpoints; `npm whoami` asks who the token is. Packuments are generated from the rows on
  * every read (one query), so nothing but Postgres has to survive for a package to be served.
@@ -108,34 +105,30 @@ async function put(ctx: LocalRequest, name: string, rev: string | null): Promise
   const started = Date.now();
   const who = await writer(ctx);
   if (typeof who !== "string") return who;
-  // The tarball travels as base64 inside JSON: a third larger than the bytes it carries.
-  const received = await readBody(ctx.request, Math.ceil((ctx.local.max_upload_size * 4) / 3) + 1024 * 1024);
+  const received = await receivePublish(ctx.stores, ctx.request, ctx.local.max_upload_size);
   if ("refused" in received) return npmError(received.refused.status, `${ctx.local.name}: ${received.refused.message}`);
-  let body: unknown;
+  const { tarball } = received;
   try {
-    body = JSON.parse(new TextDecoder().decode(received.bytes));
-  } catch {
-    return npmError(400, "the body is not JSON");
+    const document = readPublishDocument(name, received.document);
+    if (document.kind === "invalid") return npmError(400, `${name}: ${document.message}`);
+    if (document.kind === "update") return await update(ctx, name, rev ?? document.update.rev, document.update, who);
+    if (tarball?.name !== document.publish.attachment) return npmError(400, `${name}: the attachment '${document.publish.attachment}' has no base64 data`);
+    return await publish(ctx, name, document.publish, tarball, who, started);
+  } finally {
+    // A committed tarball is at its content address by now: what is left at its upload key goes.
+    if (tarball) await ctx.stores.blobs.delete(tarball.blob.key).catch(() => {});
   }
-  const document = readPublishDocument(name, body);
-  if (document.kind === "invalid") return npmError(400, `${name}: ${document.message}`);
-  if (document.kind === "update") return update(ctx, name, rev ?? document.update.rev, document.update, who);
-  return publish(ctx, name, document.publish, who, started);
 }
 
-async function publish(ctx: LocalRequest, name: string, request: PublishRequest, who: string, started: number): Promise<Response> {
+async function publish(ctx: LocalRequest, name: string, request: PublishRequest, tarball: ReceivedTarball, who: string, started: number): Promise<Response> {
   const { local, stores } = ctx;
   const { version } = request;
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(request.tarballBase64)) return npmError(400, `${name}@${version}: the attachment's data is not base64`);
-  const bytes = Buffer.from(request.tarballBase64, "base64");
-  if (bytes.byteLength > local.max_upload_size) return npmError(413, `${local.name}: tarballs are limited to ${local.max_upload_size} bytes (max_upload_size)`);
-  const digests = await digestsOf(bytes);
-  const mismatch = tarballMismatch(request.declared, bytes.byteLength, digests);
+  const { blob, digests } = tarball;
+  const mismatch = tarballMismatch(request.declared, blob.size, digests);
   if (mismatch) return npmError(400, `${name}@${version}: ${mismatch}; nothing was published`);
-  const malformed = await tarballProblem(bytes, name, version);
+  const malformed = tarballProblem(tarball.contents, name, version);
   if (malformed) return npmError(400, `${name}@${version}: ${malformed}; nothing was published`);
 
-  const blob = await storeBytes(stores, bytes);
   const path = tarballPath(name, version);
   const metadata = { ...request.manifest, dist: { ...request.distExtras, integrity: integrityOf("sha512", digests.sha512), shasum: digests.sha1 } };
   const file = { local: local.name, path, sha256: blob.sha256, size: blob.size, contentType: "application/octet-stream", uploadedBy: who };
@@ -165,35 +158,11 @@ async function publish(ctx: LocalRequest, name: string, request: PublishRequest,
   return Response.json({ ok: true, id: name, rev: revisionString(outcome.revision) }, { status: 201 });
 }
 
-async function digestsOf(bytes: Uint8Array): Promise<TarballDigests> {
-  const hex = async (algorithm: string) => Buffer.from(await crypto.subtle.digest(algorithm, bytes)).toString("hex");
-  const [sha1, sha256, sha384, sha512] = await Promise.all(["SHA-1", "SHA-256", "SHA-384", "SHA-512"].map(hex));
-  return { sha1: sha1!, sha256: sha256!, sha384: sha384!, sha512: sha512! };
-}
-
-const MAX_PACKAGE_JSON = 4 * 1024 * 1024;
-
 /** Why the tarball is not the package it is published as (not a gzipped tar, no package.json, another name or version); null when it is. */
-async function tarballProblem(bytes: Uint8Array, name: string, version: string): Promise<string | null> {
-  // One copy of the bytes, read twice: the tarball is held in memory already.
-  const archive = new Blob([bytes]);
-  let member;
-  try {
-    member = await findInTarGz(archive.stream(), (path) => /^[^/]+\/package\.json$/.test(path), MAX_PACKAGE_JSON);
-  } catch (error) {
-    if (error instanceof ArchiveError) return `the tarball is not a gzipped tar archive (${error.message})`;
-    throw error;
-  }
-  if (!member) return "the tarball has no package.json at its top";
-  const damaged = await gunzipsWhole(archive.stream());
-  if (damaged) return `the tarball is not whole: ${damaged}`;
-  let manifest: Json;
-  try {
-    manifest = JSON.parse(new TextDecoder().decode(member.bytes)) as Json;
-  } catch {
-    return `the tarball's ${member.name} is not JSON`;
-  }
-  if (manifest.name !== name || manifest.version !== version) return `the tarball's package.json is ${String(manifest.name)}@${String(manifest.version)}`;
+function tarballProblem(contents: TarballContents, name: string, version: string): string | null {
+  if ("problem" in contents) return contents.problem;
+  const { packageJson } = contents;
+  if (packageJson.name !== name || packageJson.version !== version) return `the tarball's package.json is ${String(packageJson.name)}@${String(packageJson.version)}`;
   return null;
 }
 

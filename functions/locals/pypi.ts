@@ -24,7 +24,7 @@ import { serveLocalFile } from "./files.ts";
 import type { LocalRequest, LocalType } from "./local-type.ts";
 import { FormReader, formBoundary, MalformedForm } from "./multipart.ts";
 import { ArchiveError, findInTarGz } from "./tar.ts";
-import { receiveBody } from "./upload.ts";
+import { receiveBody, uploadIncomplete } from "./upload.ts";
 
 /** A form field of the upload API is short text; the file is the `content` part. */
 const MAX_FIELD = 256 * 1024;
@@ -181,7 +181,7 @@ async function readForm(ctx: LocalRequest): Promise<UploadForm | { refused: Refu
   } catch (error) {
     if (content) await ctx.stores.blobs.delete(content.blob.key).catch(() => {});
     if (error instanceof MalformedForm) return { refused: { status: 400, code: "BAD_FORM", message: `the multipart body cannot be read: ${error.message}` } };
-    return { refused: { status: 400, code: "UPLOAD_INCOMPLETE", message: `the upload did not arrive whole (${(error as Error).message}); nothing was stored` } };
+    return { refused: uploadIncomplete(error) };
   } finally {
     await reader.cancel();
   }

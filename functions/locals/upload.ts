@@ -1,11 +1,12 @@
 import { BlobUpload, type StoredBlob, type UploadTracker } from "../storage/blob-upload.ts";
 import { newUploadKey } from "../storage/content-address.ts";
+import type { DigestAlgorithm } from "../../providers/types.ts";
 import type { Stores } from "../stores.ts";
 
 /** Why a body was not kept; the caller answers in its ecosystem's error shape. */
 export interface UploadRefused {
   status: 400 | 413;
-  code: "BODY_TOO_LARGE" | "UPLOAD_INCOMPLETE" | "BAD_CONTENT_LENGTH";
+  code: "BODY_TOO_LARGE" | "UPLOAD_INCOMPLETE" | "BAD_CONTENT_LENGTH" | "MALFORMED";
   message: string;
 }
 
@@ -54,12 +55,12 @@ export async function receiveBody(stores: Pick<Stores, "blobs" | "meta">, body: 
     return { blob: await upload.finish() };
   } catch (error) {
     await Promise.allSettled([upload.abort(error), reader.cancel(error)]);
-    return { refused: { status: 400, code: "UPLOAD_INCOMPLETE", message: `the upload did not arrive whole (${(error as Error).message}); nothing was stored` } };
+    return { refused: uploadIncomplete(error) };
   }
 }
 
 /**
- * A body a type must hold whole to read it (npm's JSON publish document), up to `maxSize` bytes:
+ * A body a type must hold whole to read it (an npm dist-tag's JSON string), up to `maxSize` bytes:
  * refused with 413 when Content-Length announces more, or as soon as more arrives.
  */
 export async function readBody(request: Request, maxSize: number): Promise<{ bytes: Uint8Array } | { refused: UploadRefused }> {
@@ -71,7 +72,7 @@ export async function readBody(request: Request, maxSize: number): Promise<{ byt
     const bytes = await readAtMost(request.body, maxSize);
     return bytes === null ? { refused: tooLarge(maxSize) } : { bytes };
   } catch (error) {
-    return { refused: { status: 400, code: "UPLOAD_INCOMPLETE", message: `the upload did not arrive whole (${(error as Error).message}); nothing was stored` } };
+    return { refused: uploadIncomplete(error) };
   }
 }
 
@@ -105,21 +106,20 @@ function uploadTracker(stores: Pick<Stores, "meta">): UploadTracker {
 }
 
 /**
- * Bytes a type holds in memory already (an npm tarball decoded from its publish document)
- * written to `uploads/<uuid>` the way receiveUpload writes a body: the commit takes it from there.
+ * An upload to `uploads/<uuid>` of bytes a type decodes itself as its body streams (the tarball
+ * inside an npm publish document), tracked as receiveUpload's are: the caller writes, checks its
+ * size, and finishes or aborts it; the commit takes it from there.
  */
-export async function storeBytes(stores: Pick<Stores, "blobs" | "meta">, bytes: Uint8Array): Promise<StoredBlob> {
-  const upload = new BlobUpload(stores.blobs, newUploadKey(), { size: bytes.byteLength, tracker: uploadTracker(stores) });
-  try {
-    await upload.write(bytes);
-  } catch (error) {
-    await upload.abort(error);
-    throw error;
-  }
-  return upload.finish();
+export function newUpload(stores: Pick<Stores, "blobs" | "meta">, alsoHash?: DigestAlgorithm): BlobUpload {
+  return new BlobUpload(stores.blobs, newUploadKey(), { size: null, alsoHash, tracker: uploadTracker(stores) });
 }
 
-function tooLarge(maxSize: number): UploadRefused {
+/** A body that stopped coming (the client went away, a length that did not match). */
+export function uploadIncomplete(error: unknown): UploadRefused {
+  return { status: 400, code: "UPLOAD_INCOMPLETE", message: `the upload did not arrive whole (${(error as Error).message}); nothing was stored` };
+}
+
+export function tooLarge(maxSize: number): UploadRefused {
   return { status: 413, code: "BODY_TOO_LARGE", message: `uploads to this repository are limited to ${maxSize} bytes (max_upload_size)` };
 }
 

@@ -1,12 +1,17 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tar } from "../support/archives.ts";
 import { startOwnBackends, type OwnBackends } from "../support/backends.ts";
-import { answerBeforeBody, eventually, json } from "../support/http.ts";
+import { answerBeforeBody, eventually, json, sha256, sleep } from "../support/http.ts";
 import { startTestStack, uniqueName, type TestStack } from "../support/stack.ts";
 import { npm as cleanNpm } from "../support/verdaccio.ts";
 
@@ -26,7 +31,9 @@ describe("npm local repositories with npm", () => {
   const reader = randomBytes(16).toString("hex");
   const local = uniqueName("team-npm");
   const privateLocal = uniqueName("private-npm");
+  const smallLocal = uniqueName("small-npm");
   let backends: OwnBackends;
+  let s3: S3Client;
   let stack: TestStack;
   let work: string;
   /** What npm publish reported for each name@version (its integrity). */
@@ -36,6 +43,7 @@ describe("npm local repositories with npm", () => {
   const remotes = () => ({
     [local]: { type: "local", package: "npm", write_tokens: [`ci-bot:${writer}`], read_tokens: [reader] },
     [privateLocal]: { type: "local", package: "npm", private: true, write_tokens: [writer], read_tokens: [reader] },
+    [smallLocal]: { type: "local", package: "npm", write_tokens: [writer], max_upload_size: 64 * 1024 },
   });
   /** An npmrc with a token for the local, keyed by its URL without the scheme, as users write it. */
   const npmrc = async (name: string, token: string | null, repository = local) => {
@@ -46,6 +54,33 @@ describe("npm local repositories with npm", () => {
   const npm = async (cwd: string, args: string[], rc: string, repository = local) =>
     cleanNpm(cwd, [...args, "--registry", registry(repository)], { userconfig: rc, globalconfig: join(work, "empty-npmrc") });
   const api = (path: string) => fetch(`${stack.url}/api/v2${path}`, { headers: { authorization: `Bearer ${admin}` } });
+  /** Keys in the bucket under a prefix. */
+  const keys = async (prefix: string): Promise<string[]> => {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: backends.env.S3_BUCKET, Prefix: prefix }));
+    return (listed.Contents ?? []).map((object) => object.Key!);
+  };
+  /** Nothing of refused publishes is left once the maintenance sweep ran (it aborts open multipart uploads too): no upload, no blob of their tarballs. */
+  const nothingKept = async (...tarballs: Buffer[]) => {
+    await eventually(async () => expect(await keys("uploads/")).toEqual([]));
+    const swept = await fetch(`${stack.url}/api/v2/maintenance`, { method: "POST", body: JSON.stringify({ uploads_older_than: 0 }), headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" } });
+    expect(swept.status).toBe(200);
+    expect(await keys("uploads/")).toEqual([]);
+    for (const bytes of tarballs) expect(await keys(`blobs/sha256/${sha256(bytes)}`)).toEqual([]);
+  };
+  /** A package tarball as npm packs it (`package/package.json` first), padded with `extra` bytes of a file that does not compress. */
+  const packed = (name: string, version: string, extra = 0) =>
+    gzipSync(tar([{ name: "package/package.json", body: JSON.stringify({ name, version }) }, { name: "package/blob.bin", body: randomBytes(extra) }]));
+  const sri = (bytes: Buffer) => `sha512-${createHash("sha512").update(bytes).digest("base64")}`;
+  /** The document npm publish sends for one version of `name` with `bytes` as its tarball. */
+  const publishDocument = (name: string, version: string, bytes: Buffer, dist: Record<string, unknown> = { integrity: sri(bytes) }, length = bytes.length) => ({
+    _id: name,
+    name,
+    "dist-tags": { latest: version },
+    versions: { [version]: { name, version, dist: { tarball: `http://elsewhere/${name}-${version}.tgz`, ...dist } } },
+    _attachments: { [`${name}-${version}.tgz`]: { content_type: "application/octet-stream", data: bytes.toString("base64"), length } },
+  });
+  const putDocument = (name: string, body: unknown, repository = local) =>
+    fetch(`${registry(repository)}${name}`, { method: "PUT", headers: { authorization: `Bearer ${writer}`, "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
 
   /** Writes a package's sources; returns its directory. */
   const source = async (name: string, version: string, dependencies: Record<string, string> = {}, main = `module.exports = "${name}@${version}";\n`) => {
@@ -78,12 +113,14 @@ describe("npm local repositories with npm", () => {
     work = await mkdtemp(join(tmpdir(), "npm-local-"));
     await writeFile(join(work, "empty-npmrc"), "");
     backends = await startOwnBackends();
+    s3 = new S3Client({ endpoint: backends.env.S3_ENDPOINT, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
     stack = await startTestStack({ remotes: remotes(), env: { ...backends.env, ADMIN_TOKEN: admin } });
   });
 
   afterAll(async () => {
     await stack?.destroy();
     await backends?.stop();
+    s3?.destroy();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -179,24 +216,25 @@ describe("npm local repositories with npm", () => {
     const dir = await source("checked-pkg", "1.0.0");
     const { stdout } = await npm(dir, ["pack", "--json", "--pack-destination", work], await npmrc("writer", writer));
     const tarball = await readFile(join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename));
-    const sri = (bytes: Buffer) => `sha512-${createHash("sha512").update(bytes).digest("base64")}`;
-    const document = (bytes: Buffer, dist: Record<string, unknown>, length = bytes.length) => ({
-      _id: "checked-pkg",
-      name: "checked-pkg",
-      "dist-tags": { latest: "1.0.0" },
-      versions: { "1.0.0": { name: "checked-pkg", version: "1.0.0", dist: { tarball: "http://elsewhere/checked-pkg-1.0.0.tgz", ...dist } } },
-      _attachments: { "checked-pkg-1.0.0.tgz": { content_type: "application/octet-stream", data: bytes.toString("base64"), length } },
-    });
-    const put = (body: unknown) =>
-      fetch(`${registry()}checked-pkg`, { method: "PUT", headers: { authorization: `Bearer ${writer}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const document = (bytes: Buffer, dist: Record<string, unknown>, length = bytes.length) => publishDocument("checked-pkg", "1.0.0", bytes, dist, length);
+    const put = (body: unknown) => putDocument("checked-pkg", body);
+    const tampered = Buffer.from(tarball);
+    const middle = Math.floor(tampered.length / 2);
+    tampered.writeUInt8(tampered.readUInt8(middle) ^ 0xff, middle);
+    const withData = (data: string) => JSON.stringify(document(tarball, {})).replace(tarball.toString("base64"), data);
 
     const refusals: [unknown, RegExp][] = [
       [document(tarball, { integrity: sri(Buffer.from("other bytes")) }), /dist.integrity .* does not match/],
+      [document(tampered, { integrity: sri(tarball) }), /dist.integrity .* does not match/],
       [document(tarball, { shasum: "0".repeat(40) }), /dist.shasum/],
       [document(tarball, { integrity: sri(tarball) }, tarball.length + 1), /declares \d+ bytes/],
       [document(randomBytes(300), {}), /not a gzipped tar/],
       [document(tarball.subarray(0, tarball.length - 12), {}), /not whole/],
       [{ ...document(tarball, {}), versions: { "1.0.0": { name: "other-pkg", version: "1.0.0" } } }, /names other-pkg@1.0.0/],
+      [withData(`${tarball.toString("base64").slice(0, 400)}*not base64*`), /not base64/],
+      [withData(`${tarball.toString("base64")}\\n`), /not base64/],
+      [JSON.stringify(document(tarball, {})).slice(0, -40), /not JSON/],
+      [{ ...document(tarball, {}), _attachments: { "checked-pkg-1.0.0.tgz": { data: tarball.toString("base64") }, "checked-pkg-1.0.1.tgz": { data: tarball.toString("base64") } } }, /one attachment/],
     ];
     for (const [body, message] of refusals) {
       const response = await put(body);
@@ -204,6 +242,8 @@ describe("npm local repositories with npm", () => {
       expect([response.status, answer.error]).toEqual([400, expect.stringMatching(message)]);
     }
     expect((await fetch(`${registry()}checked-pkg`)).status).toBe(404);
+    // The refused bytes went into the blob store as they came, and out again.
+    await nothingKept(tarball, tampered);
 
     const accepted = await put(document(tarball, { integrity: sri(tarball) }));
     expect(accepted.status).toBe(201);
@@ -212,6 +252,43 @@ describe("npm local repositories with npm", () => {
     expect(Buffer.from(await (await fetch(stored.versions["1.0.0"].dist.tarball)).arrayBuffer()).equals(tarball)).toBe(true);
     const again = await put(document(tarball, { integrity: sri(tarball) }));
     expect([again.status, ((await again.json()) as { error: string }).error]).toEqual([409, expect.stringContaining("can never be published again")]);
+  });
+
+  it("streams a tarball above the multipart threshold into the blob store, and keeps nothing of a publish cut mid-way", async () => {
+    const big = packed("big-pkg", "1.0.0", 20 * 1024 * 1024);
+    const published = await putDocument("big-pkg", publishDocument("big-pkg", "1.0.0", big));
+    expect(published.status).toBe(201);
+    const stored = await json(await fetch(`${registry()}big-pkg`));
+    expect(stored.versions["1.0.0"].dist).toMatchObject({ integrity: sri(big), shasum: createHash("sha1").update(big).digest("hex") });
+    expect(sha256(Buffer.from(await (await fetch(stored.versions["1.0.0"].dist.tarball)).arrayBuffer()))).toBe(sha256(big));
+    expect(await keys(`blobs/sha256/${sha256(big)}`)).toHaveLength(1);
+
+    // A client killed 12 MiB into the attachment (two parts of a multipart upload sent).
+    const cut = packed("cut-pkg", "1.0.0", 20 * 1024 * 1024);
+    const body = Buffer.from(JSON.stringify(publishDocument("cut-pkg", "1.0.0", cut)));
+    const target = new URL(`${registry()}cut-pkg`);
+    const socket = connect(Number(target.port), target.hostname);
+    await once(socket, "connect");
+    socket.on("error", () => {});
+    socket.write(`PUT ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nAuthorization: Bearer ${writer}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    const sent = body.subarray(0, 16 * 1024 * 1024);
+    for (let at = 0; at < sent.length; at += 64 * 1024) if (!socket.write(sent.subarray(at, at + 64 * 1024))) await once(socket, "drain");
+    await sleep(1000);
+    socket.destroy();
+    await nothingKept(cut);
+    expect((await fetch(`${registry()}cut-pkg`)).status).toBe(404);
+  });
+
+  it("refuses a tarball over max_upload_size with 413, announced or counted as it is decoded, and keeps nothing", async () => {
+    const announced = await answerBeforeBody(`${registry(smallLocal)}huge-pkg`, "PUT", { "content-type": "application/json", authorization: `Bearer ${writer}` });
+    expect([announced.status, JSON.parse(announced.body)]).toEqual([413, { error: expect.stringContaining("max_upload_size") }]);
+    // A Content-Length the document's own fields could explain: the tarball is counted as it is decoded.
+    const over = packed("over-pkg", "1.0.0", 80 * 1024);
+    const counted = await putDocument("over-pkg", publishDocument("over-pkg", "1.0.0", over), smallLocal);
+    expect([counted.status, ((await counted.json()) as { error: string }).error]).toEqual([413, expect.stringContaining("max_upload_size")]);
+    await nothingKept(over);
+    const fits = packed("fits-pkg", "1.0.0", 1024);
+    expect((await putDocument("fits-pkg", publishDocument("fits-pkg", "1.0.0", fits), smallLocal)).status).toBe(201);
   });
 
   it("lands two new versions of one package published at the same moment", async () => {

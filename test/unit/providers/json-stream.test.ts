@@ -29,6 +29,33 @@ describe("streaming JSON scanner", () => {
     }
   });
 
+  it("gives a streamed string in pieces as they come, leaves it out as \"\", and holds none of it", () => {
+    const data = `${"QUJD".repeat(50)}\\/x\\"y`;
+    const doc = `{"k": 1, "_a": {"f.tgz": {"data": "${data}", "n": 2}}, "after": "ok"}`;
+    for (const pieces of awkwardSplits(doc)) {
+      let raw = "";
+      let ends = 0;
+      const scanner = new JsonRewriteStream({
+        start: (frames, kind) => (kind === "string" && frames.length === 3 && frames[2]!.key === "data" ? "stream" : false),
+        piece: (_frames, text, last) => {
+          raw += text;
+          if (last) ends++;
+        },
+      });
+      let out = "";
+      let written = "";
+      for (const piece of pieces) {
+        out += scanner.write(piece);
+        written += piece;
+        // Nothing of the string waits in the scanner: every character of it that came was given.
+        const inside = written.length - doc.indexOf(data);
+        if (inside > 0 && inside <= data.length) expect(raw.length).toBe(inside);
+      }
+      out += scanner.end();
+      expect([raw, ends, JSON.parse(out)]).toEqual([data, 1, { k: 1, _a: { "f.tgz": { data: "", n: 2 } }, after: "ok" }]);
+    }
+  });
+
   it("refuses what is not one JSON value", () => {
     for (const bad of ["", "{", '{"a" 1}', "[1,]x", '{"a":1}}', "nope", '"open']) expect(() => run([bad])).toThrow();
   });
