@@ -52,6 +52,34 @@ export async function readChart(archive: ReadableStream<Uint8Array>): Promise<Ch
   return { name, version, fields };
 }
 
+/** What a provenance file signs: the chart (its Chart.yaml's name and version) and the archives' digests by file name. */
+export interface SignedChart {
+  name: string;
+  version: string;
+  files: Record<string, string>;
+}
+
+/**
+ * Reads a provenance file (`helm package --sign`: a PGP clear-signed message of the chart's
+ * Chart.yaml, then `files:` with each archive's `sha256:…`) as ChartMuseum does: it must be a
+ * signed message with a top-level `name:` and `version:`. The reason when it is not one.
+ */
+export function provenanceChart(text: string): SignedChart | string {
+  if (!text.startsWith("-----BEGIN PGP SIGNED MESSAGE-----")) return "not a provenance file (it is no PGP signed message)";
+  const field = (key: string) => new RegExp(`\n${key}:[ ]*(.+)`).exec(text)?.[1]!.trim().replace(/^(["'])(.*)\1$/, "$2");
+  const name = field("name");
+  const version = field("version");
+  if (!name || !NAME.test(name)) return "the provenance file names no chart (no top-level name:)";
+  if (!version || valid(version) === null) return "the provenance file names no SemVer 2 version (no top-level version:)";
+  const files: Record<string, string> = {};
+  const block = /\nfiles:[ ]*\r?\n((?:[ \t]+\S.*\r?\n?)*)/.exec(text)?.[1] ?? "";
+  for (const line of block.split("\n")) {
+    const entry = /^\s+(\S+?):\s*(sha256:[0-9a-f]{64})\s*$/.exec(line);
+    if (entry) files[entry[1]!] = entry[2]!;
+  }
+  return { name, version, files };
+}
+
 /** The archive's path below the local, as ChartMuseum lays it out. */
 export const chartPath = (name: string, version: string) => `charts/${name}-${version}.tgz`;
 
@@ -82,7 +110,7 @@ export function helmIndex(charts: Map<string, IndexedVersion[]>, generated: Date
 }
 
 /** One version as ChartMuseum's JSON API and index.yaml show it. */
-export function chartVersion(version: IndexedVersion): Json {
+function chartVersion(version: IndexedVersion): Json {
   return { ...version.fields, urls: [version.url], created: version.created.toISOString(), digest: version.digest };
 }
 

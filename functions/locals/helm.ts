@@ -1,37 +1,45 @@
+import { prerelease } from "semver";
 import type { PackageState } from "../../infra/meta/local-store.ts";
 import { localWriteAccess, mayReadRemote } from "../auth.ts";
 import type { StoredBlob } from "../storage/blob-upload.ts";
 import { releaseBlobs } from "../storage/content-address.ts";
 import { commitUploads, UploadLost } from "./commit.ts";
 import { forgetFiles, serveLocalFile } from "./files.ts";
-import { chartEntries, chartPath, chartVersion, ChartError, helmIndex, readChart, type ChartMetadata, type IndexedVersion } from "./helm-chart.ts";
+import { chartEntries, chartPath, ChartError, helmIndex, provenanceChart, readChart, type ChartMetadata, type IndexedVersion } from "./helm-chart.ts";
 import type { LocalRequest, LocalType } from "./local-type.ts";
-import { receiveBody, receiveUpload, type Received } from "./upload.ts";
+import { readBody, receiveBody, receiveUpload, type Received } from "./upload.ts";
 
 const CHART_TYPE = "application/gzip";
 const PROV_TYPE = "application/pgp-signature";
 /** Packages read at once while an index is generated. */
 const PARALLEL_READS = 8;
+/** A provenance file is a chart's Chart.yaml and the archive's digest, signed: a few KiB. */
+const MAX_PROV = 1024 * 1024;
 
 /**
  * `package: helm` locals: ChartMuseum's API (what `helm cm-push` and CI scripts call) and a
  * chart repository for `helm repo add`:
  *   POST   api/charts                 raw .tgz, or multipart `chart` (+ optional `prov`)
- *   GET    api/charts[/{name}[/{version}]]
+ *   POST   api/prov                   a provenance file for a chart version already here
+ *   GET    api/charts[?offset=&limit=], api/charts/{name}, api/charts/{name}/{version|latest}
+ *   HEAD   api/charts/{name}[/{version}] 200 or 404, no body
  *   DELETE api/charts/{name}/{version}
  *   GET    index.yaml                 generated from the rows, chart URLs through the proxy
  *   GET    charts/{name}-{version}.tgz[.prov]
- * Errors are ChartMuseum's `{"error": "…"}`.
+ * Errors are ChartMuseum's `{"error": "…"}`. Chart versions are immutable: an existing one is
+ * 409, as ChartMuseum without --allow-overwrite answers, and `?force` does not overwrite (DELETE
+ * the version first); a version's provenance is written once too.
  */
 export const helmLocal: LocalType = {
   async handle(ctx) {
     const method = ctx.request.method;
+    if (ctx.path === "api/prov") return method === "POST" ? uploadProvenance(ctx) : chartmuseumError(405, `${ctx.local.name}: upload a provenance file with POST api/prov`, { allow: "POST" });
     const api = /^api\/charts(?:\/([^/]+)(?:\/([^/]+))?)?$/.exec(ctx.path);
     if (api) {
       const [, name, version] = api;
       if (method === "POST" && name === undefined) return upload(ctx);
       if (method === "DELETE" && version !== undefined) return remove(ctx, name!, version);
-      if (method === "GET" || method === "HEAD") return readGate(ctx) ?? describe(ctx, name, version);
+      if (method === "GET" || method === "HEAD") return readGate(ctx) ?? withoutBodyForHead(ctx, await describe(ctx, name, version));
       return chartmuseumError(405, `${ctx.local.name}: ${method} is not part of the ChartMuseum API here`, { allow: name === undefined ? "GET, POST" : "GET, DELETE" });
     }
     if (method !== "GET" && method !== "HEAD") return chartmuseumError(405, `${ctx.local.name}: upload charts with POST api/charts`, { allow: "GET, HEAD" });
@@ -145,18 +153,85 @@ async function remove(ctx: LocalRequest, name: string, version: string): Promise
   return Response.json({ deleted: true });
 }
 
-/** GET api/charts (every chart), api/charts/{name} (its versions), api/charts/{name}/{version}. */
+/**
+ * GET api/charts (every chart, a page of them by name with `offset` and `limit`), api/charts/{name}
+ * (its versions), api/charts/{name}/{version} (`latest`: the newest that is no prerelease).
+ */
 async function describe(ctx: LocalRequest, name: string | undefined, version: string | undefined): Promise<Response> {
-  if (name === undefined) return Response.json(chartEntries(await allCharts(ctx)));
+  if (name === undefined) return listCharts(ctx);
   const state = await ctx.stores.locals.readPackage(ctx.local.name, name);
   const versions = state ? indexedVersions(ctx, state) : [];
-  if (version === undefined) {
-    if (versions.length === 0) return chartmuseumError(404, `${ctx.local.name}: no chart '${name}'`);
-    return Response.json(chartEntries(new Map([[name, versions]]))[name]);
-  }
-  const found = versions.find((entry) => entry.fields.version === version);
+  if (versions.length === 0) return chartmuseumError(404, `${ctx.local.name}: no chart '${name}'`);
+  const newestFirst = chartEntries(new Map([[name, versions]]))[name]!;
+  if (version === undefined) return Response.json(newestFirst);
+  const found = version === "latest" ? newestFirst.find((entry) => prerelease(String(entry.version)) === null) : newestFirst.find((entry) => entry.version === version);
   if (!found) return chartmuseumError(404, `${ctx.local.name}: no chart ${name} version ${version}`);
-  return Response.json(chartVersion(found));
+  return Response.json(found);
+}
+
+async function listCharts(ctx: LocalRequest): Promise<Response> {
+  const query = new URL(ctx.request.url).searchParams;
+  const offset = query.has("offset") ? Number(query.get("offset")) : 0;
+  const limit = query.has("limit") ? Number(query.get("limit")) : Infinity;
+  if (!Number.isSafeInteger(offset) || offset < 0) return chartmuseumError(400, "offset is not a valid non-negative integer");
+  if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit <= 0)) return chartmuseumError(400, "limit is not a valid positive integer");
+  const entries = Object.entries(chartEntries(await allCharts(ctx)));
+  return Response.json(Object.fromEntries(entries.slice(offset, offset + limit)));
+}
+
+/** HEAD api/charts/{name}[/{version}]: ChartMuseum's status alone. */
+function withoutBodyForHead(ctx: LocalRequest, response: Response): Response {
+  return ctx.request.method === "HEAD" ? new Response(null, { status: response.status, headers: response.headers }) : response;
+}
+
+/**
+ * POST api/prov: the provenance file (`helm package --sign`'s .prov) of a chart version this local
+ * has, found by the name and version it signs, served at the chart's URL + `.prov`. Refused: a
+ * body that is no provenance file or one whose digest of the archive is not this chart's (400), a
+ * chart version that is not here (404), a version with one already (409, ChartMuseum's "file
+ * already exists").
+ */
+async function uploadProvenance(ctx: LocalRequest): Promise<Response> {
+  const { local, request } = ctx;
+  const started = Date.now();
+  const access = await localWriteAccess(local, ctx.env, request);
+  if (!("writer" in access)) return chartmuseumError(access.status, access.message, access.status === 401 ? challenge(ctx) : undefined);
+  const body = await readBody(request, Math.min(MAX_PROV, local.max_upload_size));
+  if ("refused" in body) return chartmuseumError(body.refused.status, `${local.name}: ${body.refused.message}`);
+  const signed = provenanceChart(new TextDecoder().decode(body.bytes));
+  if (typeof signed === "string") return chartmuseumError(400, `${local.name}: ${signed}`);
+  const { name, version } = signed;
+  const state = await ctx.stores.locals.readPackage(local.name, name);
+  const chart = state && indexedVersions(ctx, state).find((entry) => entry.fields.version === version);
+  if (!chart) return chartmuseumError(404, `${local.name}: no chart ${name} version ${version}; upload the chart first`);
+  const archive = chartPath(name, version);
+  const signedDigest = signed.files[archive.slice("charts/".length)];
+  if (signedDigest !== undefined && signedDigest !== `sha256:${chart.digest}`) {
+    return chartmuseumError(400, `${local.name}: the provenance file signs ${archive.slice("charts/".length)} as ${signedDigest}, the chart here is sha256:${chart.digest}`);
+  }
+
+  const received = await receiveBody(ctx.stores, new Blob([body.bytes]).stream(), body.bytes.byteLength, MAX_PROV);
+  if ("refused" in received) return chartmuseumError(received.refused.status, `${local.name}: ${received.refused.message}`);
+  const { blob } = received;
+  const path = `${archive}.prov`;
+  let outcome;
+  try {
+    outcome = await commitUploads(ctx.stores, [blob], (locked) =>
+      locked.insertLocalFile(
+        { local: local.name, path, sha256: blob.sha256, size: blob.size, contentType: PROV_TYPE, uploadedBy: access.writer, package: name, version },
+        { replace: false },
+      ),
+    );
+  } catch (error) {
+    if (error instanceof UploadLost) return chartmuseumError(503, `${local.name}: ${error.message}`, { "retry-after": "1" });
+    throw error;
+  }
+  if (!outcome.stored) {
+    ctx.background.run(releaseBlobs(ctx.stores.blobs, ctx.stores.locals, [blob.sha256]));
+    return chartmuseumError(409, `${local.name}: file already exists (${path}; DELETE api/charts/${name}/${version} to replace the chart and its provenance)`);
+  }
+  ctx.observer.uploadFinished({ remote: local.name, path, size: blob.size, sha256: blob.sha256, by: access.writer, durationMs: Date.now() - started, replaced: false });
+  return Response.json({ saved: true }, { status: 201 });
 }
 
 async function index(ctx: LocalRequest): Promise<Response> {

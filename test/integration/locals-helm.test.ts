@@ -97,6 +97,52 @@ describe("helm local repositories (ChartMuseum API)", () => {
     expect([missing.status, await missing.json()]).toEqual([404, { error: expect.stringContaining("no chart 'nope'") }]);
   });
 
+  it("answers HEAD of a chart and a version with 200 or 404 and no body, GET …/latest, and pages GET api/charts", async () => {
+    for (const version of ["1.0.0", "1.1.0-rc.1"]) expect((await post("charts", chart("rel", version))).status).toBe(201);
+    for (const [path, status] of [["rel", 200], ["rel/1.1.0-rc.1", 200], ["nope", 404], ["rel/9.9.9", 404], ["nope/1.0.0", 404]] as const) {
+      const head = await fetch(`${base("charts")}/api/charts/${path}`, { method: "HEAD" });
+      expect([path, head.status, await head.text()]).toEqual([path, status, ""]);
+    }
+    // The newest that is no prerelease, as ChartMuseum (and helm's index) read "latest".
+    expect(await json(await fetch(`${base("charts")}/api/charts/rel/latest`))).toMatchObject({ name: "rel", version: "1.0.0" });
+    const names = Object.keys(await json(await fetch(`${base("charts")}/api/charts`)));
+    expect(Object.keys(await json(await fetch(`${base("charts")}/api/charts?offset=1&limit=2`)))).toEqual(names.slice(1, 3));
+    const bad = await fetch(`${base("charts")}/api/charts?limit=0`);
+    expect([bad.status, await bad.json()]).toEqual([400, { error: expect.stringContaining("limit") }]);
+  });
+
+  it("takes a provenance file for an uploaded version with POST api/prov and serves it at the chart's URL + .prov", async () => {
+    const archive = chart("signed", "1.0.0");
+    expect((await post("charts", archive)).status).toBe(201);
+    /** A provenance file as `helm package --sign` writes it: Chart.yaml and the archive's digest, clear-signed. */
+    const provenance = (name: string, version: string, digest = sha256(archive)) =>
+      `-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\napiVersion: v2\ndescription: the ${name} chart\nname: ${name}\nversion: ${version}\n\n...\nfiles:\n  ${name}-${version}.tgz: sha256:${digest}\n-----BEGIN PGP SIGNATURE-----\n\nwsBcBAEBCgAQBQJlAAAAAAkQAAAAAAAAAAAAAA==\n=AAAA\n-----END PGP SIGNATURE-----\n`;
+    const postProv = (body: string, token: string | null = writer) => fetch(`${base("charts")}/api/prov`, { method: "POST", body, headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+    expect((await postProv(provenance("signed", "1.0.0"), null)).status).toBe(401);
+    const saved = await postProv(provenance("signed", "1.0.0"));
+    expect([saved.status, await saved.json()]).toEqual([201, { saved: true }]);
+    const served = await fetch(`${base("charts")}/charts/signed-1.0.0.tgz.prov`);
+    expect([served.status, await served.text()]).toEqual([200, provenance("signed", "1.0.0")]);
+    const again = await postProv(provenance("signed", "1.0.0"));
+    expect([again.status, (await json(again)).error]).toEqual([409, expect.stringContaining("file already exists")]);
+
+    const refusals: [string, number, RegExp][] = [
+      [provenance("signed", "9.9.9"), 404, /no chart signed version 9.9.9/],
+      [provenance("unknown", "1.0.0"), 404, /no chart unknown version 1.0.0/],
+      ["not a provenance file", 400, /not a provenance file/],
+      ["-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nversion: 1.0.0\n", 400, /names no chart/],
+      [provenance("signed", "1.0.0", "0".repeat(64)), 400, /signs signed-1.0.0.tgz as sha256:0+/],
+    ];
+    for (const [body, status, message] of refusals) {
+      const response = await postProv(body);
+      expect([response.status, (await json(response)).error]).toEqual([status, expect.stringMatching(message)]);
+    }
+    // Deleting the version deletes its provenance.
+    expect((await fetch(`${base("charts")}/api/charts/signed/1.0.0`, { method: "DELETE", headers: { authorization: `Bearer ${writer}` } })).status).toBe(200);
+    expect((await fetch(`${base("charts")}/charts/signed-1.0.0.tgz.prov`)).status).toBe(404);
+  });
+
   it("refuses an existing version (409), a malformed chart (400) and writes without a write token (401, 403)", async () => {
     expect((await post("charts", chart("dup", "1.0.0"))).status).toBe(201);
     const again = await post("charts", chart("dup", "1.0.0", { description: "changed" }));
