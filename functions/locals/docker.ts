@@ -4,7 +4,7 @@ import { localWriteAccess, mayReadRemote } from "../auth.ts";
 import type { BlobStore } from "../../infra/blob/types.ts";
 import type { StoredBlob } from "../storage/blob-upload.ts";
 import { commitUploads, UploadLost } from "./commit.ts";
-import { forgetFiles, serveLocalFile } from "./files.ts";
+import { deleteFile, forgetFiles, serveLocalFile } from "./files.ts";
 import type { LocalRequest, LocalType } from "./local-type.ts";
 import { receiveBody, receiveUpload, type Received } from "./upload.ts";
 
@@ -58,10 +58,12 @@ export const dockerLocal: LocalType = {
       if (parsed.kind === "blob") return serveBlob(ctx, parsed.repository, parsed.reference);
       return serveManifest(ctx, parsed.repository, parsed.reference, parsed.digest !== null);
     }
-    if (parsed.kind !== "manifest" || (method !== "PUT" && method !== "DELETE")) return methodNotAllowed(parsed.kind === "manifest" ? "GET, HEAD, PUT, DELETE" : "GET, HEAD");
+    const allowed: string[] = { manifest: ["PUT", "DELETE"], blob: ["DELETE"], tags: [] }[parsed.kind];
+    if (parsed.kind === "tags" || !allowed.includes(method)) return methodNotAllowed(["GET", "HEAD", ...allowed].join(", "));
     const access = await localWriteAccess(ctx.local, ctx.env, ctx.request);
     if (!("writer" in access)) return accessRefused(ctx, access);
     const push = { ...ctx, repository: parsed.repository, writer: access.writer };
+    if (parsed.kind === "blob") return deleteBlob(push, parsed.reference);
     return method === "PUT" ? putManifest(push, parsed.reference, parsed.digest !== null) : deleteManifest(push, parsed.reference, parsed.digest !== null);
   },
 };
@@ -281,6 +283,30 @@ async function commitBlob(ctx: Push, blob: StoredBlob, digest: string, started: 
     ctx.observer.uploadFinished({ remote: ctx.local.name, path, size: blob.size, sha256: blob.sha256, by: ctx.writer, durationMs: Date.now() - started, replaced: false });
   }
   return blobCreated(ctx, digest);
+}
+
+/**
+ * DELETE …/blobs/{digest}: the blob leaves this repository (202); its bytes go once no other
+ * repository, local or cache has them. Distribution deletes the repository's link to the blob
+ * and nothing else, leaving any manifest that names it unpullable; here a blob that a manifest
+ * of the repository still names is refused (409 DENIED, the manifests listed): delete those
+ * manifests first. So every manifest served can be pulled whole, as its PUT made sure.
+ */
+async function deleteBlob(ctx: Push, digest: string): Promise<Response> {
+  if (!sha256Of(digest)) return digestInvalid(digest);
+  const local = ctx.local.name;
+  const path = blobPath(ctx.repository, digest);
+  if (!(await ctx.stores.locals.getLocalFile(local, path))) return registryResponse(404, "BLOB_UNKNOWN", `${ctx.repository} has no blob ${digest}`);
+  const state = await ctx.stores.locals.readPackage(local, ctx.repository);
+  const users = (state?.versions ?? []).filter((version) => version.deletedAt === null && (version.metadata.blobs as string[] | undefined)?.includes(digest));
+  if (users.length > 0) {
+    const manifests = users.map((version) => version.version).join(", ");
+    return registryResponse(409, "DENIED", `${digest} is named by manifest ${manifests} of ${ctx.repository}; delete the manifest first`);
+  }
+  const removed = await deleteFile(ctx, local, path);
+  if (!removed) return registryResponse(404, "BLOB_UNKNOWN", `${ctx.repository} has no blob ${digest}`);
+  ctx.observer.uploadDeleted({ remote: local, path, size: removed.size, sha256: removed.sha256, by: ctx.writer });
+  return new Response(null, { status: 202, headers: { ...API_VERSION, "docker-content-digest": digest } });
 }
 
 // ---- manifests and tags ----

@@ -218,6 +218,35 @@ describe("docker local registries: the push protocol", () => {
     });
   });
 
+  it("deletes a blob from its repository (202, then BLOB_UNKNOWN) unless a manifest still names it (409 DENIED)", async () => {
+    const [config, layer, loose, shared] = [randomBytes(100), randomBytes(3000), randomBytes(500), randomBytes(700)];
+    for (const bytes of [config, layer, loose, shared]) await monolithic("blobgc", bytes);
+    await monolithic("blobgc-other", shared);
+    const manifest = manifestOf([config, layer]);
+    expect((await push("blobgc/manifests/1", { method: "PUT", body: manifest, headers: { "content-type": OCI_MANIFEST } })).status).toBe(201);
+
+    expect((await fetch(v2(`blobgc/blobs/${digestOf(loose)}`), { method: "DELETE" })).status).toBe(401);
+    const deleted = await push(`blobgc/blobs/${digestOf(loose)}`, { method: "DELETE" });
+    expect([deleted.status, await deleted.text()]).toEqual([202, ""]);
+    const gone = await fetch(v2(`blobgc/blobs/${digestOf(loose)}`));
+    expect([gone.status, await errorCodes(gone)]).toEqual([404, ["BLOB_UNKNOWN"]]);
+    const again = await push(`blobgc/blobs/${digestOf(loose)}`, { method: "DELETE" });
+    expect([again.status, await errorCodes(again)]).toEqual([404, ["BLOB_UNKNOWN"]]);
+    expect(await errorCodes(await push("blobgc/blobs/sha256:nothex", { method: "DELETE" }))).toEqual(["NAME_INVALID"]);
+
+    // The same bytes in another repository stay there.
+    expect((await push(`blobgc/blobs/${digestOf(shared)}`, { method: "DELETE" })).status).toBe(202);
+    expect(Buffer.from(await (await fetch(v2(`blobgc-other/blobs/${digestOf(shared)}`))).arrayBuffer()).equals(shared)).toBe(true);
+
+    // A layer of a manifest here: refused, the image stays pullable; once the manifest is gone, it may go.
+    const named = await push(`blobgc/blobs/${digestOf(layer)}`, { method: "DELETE" });
+    expect([named.status, await errorCodes(named)]).toEqual([409, ["DENIED"]]);
+    expect((await fetch(v2(`blobgc/blobs/${digestOf(layer)}`))).status).toBe(200);
+    expect((await push(`blobgc/manifests/${digestOf(manifest)}`, { method: "DELETE" })).status).toBe(202);
+    expect((await push(`blobgc/blobs/${digestOf(layer)}`, { method: "DELETE" })).status).toBe(202);
+    expect((await fetch(v2(`blobgc/blobs/${digestOf(layer)}`), { method: "HEAD" })).status).toBe(404);
+  });
+
   it("keeps nothing of a PATCH cut mid-way, and the maintenance sweep ends abandoned sessions", async () => {
     const started = await push("cut/blobs/uploads/", { method: "POST" });
     const session = new URL(located(started));
