@@ -68,17 +68,30 @@ export class PostgresLocalStore implements LocalStore {
   }
 
   async listLocalFolder(local: string, folder: string, options: { after?: string; limit: number }): Promise<FolderEntry[]> {
-    // Each file below the folder contributes its first segment: the file's name, or a sub-folder's name with "/".
+    // A loose index scan of (local, path COLLATE "C") (migration 010): each step is one index probe
+    // for the first path at or past a bound, and one entry. A file's next bound is its path + chr(1)
+    // (the first string after it); a sub-folder's is folder + name + "0" ("0" follows "/"), past
+    // everything in it. A page costs `limit` probes however many files lie below the folder.
+    const boundAfter = (name: string) => (name.endsWith("/") ? `${folder}${name.slice(0, -1)}0` : `${folder}${name}\u0001`);
+    const params: unknown[] = [local, folder, options.after === undefined ? folder : boundAfter(options.after), options.limit];
+    const inFolder = folder === "" ? "" : `AND path COLLATE "C" < $${params.push(`${folder.slice(0, -1)}0`)}`;
+    const first = (bound: string) => `(SELECT path FROM local_files WHERE local = $1 AND path COLLATE "C" >= ${bound} ${inFolder} ORDER BY path COLLATE "C" LIMIT 1)`;
+    const rest = "substr(w.path, char_length($2::text) + 1)";
     const rows = await this.#pg.query<Record<string, unknown>>(
-      `SELECT DISTINCT ON (name) name, is_folder, ${FILE_COLUMNS} FROM (
-         SELECT CASE WHEN strpos(rest, '/') > 0 THEN left(rest, strpos(rest, '/')) ELSE rest END AS name,
-                strpos(rest, '/') > 0 AS is_folder, ${FILE_COLUMNS}
-         FROM (SELECT substr(path, length($2) + 1) AS rest, ${FILE_COLUMNS} FROM local_files WHERE local = $1 AND starts_with(path, $2)) below
-       ) named
-       WHERE name > $3 ORDER BY name LIMIT $4`,
-      [local, folder, options.after ?? "", options.limit],
+      `WITH RECURSIVE walk(n, path) AS (
+         SELECT 1, ${first("$3::text")}
+         UNION ALL
+         SELECT w.n + 1, ${first(`(CASE WHEN strpos(${rest}, '/') > 0 THEN $2::text || split_part(${rest}, '/', 1) || '0' ELSE w.path || chr(1) END)`)}
+         FROM walk w WHERE w.path IS NOT NULL AND w.n < $4::int
+       )
+       SELECT f.* FROM walk w, LATERAL (SELECT ${FILE_COLUMNS} FROM local_files WHERE local = $1 AND path = w.path LIMIT 1) f ORDER BY w.n`,
+      params,
     );
-    return rows.map((row) => (row.is_folder ? { kind: "folder", name: String(row.name) } : { kind: "file", name: String(row.name), file: fileFromRow(row) }));
+    return rows.map((row) => {
+      const below = String(row.path).slice(folder.length);
+      const slash = below.indexOf("/");
+      return slash >= 0 ? { kind: "folder", name: below.slice(0, slash + 1) } : { kind: "file", name: below, file: fileFromRow(row) };
+    });
   }
 
   async deleteLocalFile(local: string, path: string): Promise<LocalFile | null> {

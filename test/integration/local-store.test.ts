@@ -64,6 +64,39 @@ describe("LocalStore on Postgres", () => {
     expect(await store.withBlobLocks([sha256("one"), sha256("two")], (locked) => locked.referencedBlobs([sha256("one"), sha256("two")]))).toEqual(new Set([sha256("two")]));
   });
 
+  it("lists a folder with an index probe per entry, never reading the files below it", async () => {
+    const { pg } = open();
+    await pg.query(
+      `INSERT INTO local_files (local, path, sha256, size, content_type, uploaded_by)
+       SELECT 'scan', path, md5(path), 1, 'application/octet-stream', 'ci' FROM (
+         SELECT 'big/deep/' || i || '.bin' AS path FROM generate_series(1, 3000) i
+         UNION ALL SELECT 'big/sub/' || i || '.bin' FROM generate_series(1, 1000) i
+         UNION ALL SELECT 'bigger/' || i || '.bin' FROM generate_series(1, 1000) i
+         UNION ALL SELECT unnest(ARRAY['big/a.txt', 'big/B.txt', 'big/c.txt', 'a.txt'])
+       ) paths`,
+    );
+    await pg.query("ANALYZE local_files");
+    // The store's queries run as they are, and once more under EXPLAIN ANALYZE to see what they read.
+    const plans: PlanNode[] = [];
+    const explaining = {
+      query: async (sql: string, params: unknown[] = []) => {
+        const [explained] = await pg.query<{ "QUERY PLAN": { Plan: PlanNode }[] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+        plans.push(explained!["QUERY PLAN"][0]!.Plan);
+        return pg.query(sql, params);
+      },
+    } as unknown as PgConnection;
+    const probed = new PostgresLocalStore(explaining);
+    expect((await probed.listLocalFolder("scan", "big/", { limit: 10 })).map((entry) => entry.name)).toEqual(["B.txt", "a.txt", "c.txt", "deep/", "sub/"]);
+    expect((await probed.listLocalFolder("scan", "big/", { after: "deep/", limit: 10 })).map((entry) => entry.name)).toEqual(["sub/"]);
+    expect((await probed.listLocalFolder("scan", "", { limit: 10 })).map((entry) => entry.name)).toEqual(["a.txt", "big/", "bigger/"]);
+    for (const plan of plans) {
+      const reads = scansOf(plan, "local_files");
+      expect(reads.map((node) => node["Node Type"])).not.toContain("Seq Scan");
+      // Each probe returns one row (or none); the folder's 4,000 files below are never read.
+      expect(reads.reduce((rows, node) => rows + (node["Actual Rows"] + (node["Rows Removed by Filter"] ?? 0)) * node["Actual Loops"], 0)).toBeLessThan(40);
+    }
+  });
+
   it("lists a folder's files and sub-folders by name, a page at a time, and deletes", async () => {
     for (const path of ["list/x.txt", "list/y.txt", "list/sub/z.txt", "list/sub/deeper/w.txt", "listing-not-inside.txt"]) {
       await store.withBlobLocks([sha256(path)], (locked) => locked.insertLocalFile(newFile("files", path, path), { replace: false }));
@@ -189,3 +222,18 @@ describe("LocalStore on Postgres", () => {
     expect(order).toEqual(["a in", "c in", "a out", "b in"]);
   });
 });
+
+/** A node of a JSON query plan (EXPLAIN (ANALYZE, FORMAT JSON)). */
+interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Actual Rows": number;
+  "Actual Loops": number;
+  "Rows Removed by Filter"?: number;
+  Plans?: PlanNode[];
+}
+
+/** The plan's nodes that read `table`. */
+function scansOf(plan: PlanNode, table: string): PlanNode[] {
+  return [...(plan["Relation Name"] === table ? [plan] : []), ...(plan.Plans ?? []).flatMap((child) => scansOf(child, table))];
+}
