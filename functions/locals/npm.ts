@@ -23,6 +23,7 @@ import { commitUploads, UploadLost } from "./commit.ts";
 import { forgetFiles, serveLocalFile } from "./files.ts";
 import type { LocalRequest, LocalType } from "./local-type.ts";
 import { receivePublish, type ReceivedTarball, type TarballContents } from "./npm-publish.ts";
+import { forgetPackage, readPackageForIndex } from "./package-cache.ts";
 import { readBody } from "./upload.ts";
 
 /**
@@ -30,7 +31,8 @@ import { readBody } from "./upload.ts";
  * the tarball as a base64 attachment (read as it streams, npm-publish.ts); deprecate and unpublish of one version PUT the edited
  * packument back (`…/-rev/{rev}`); unpublishing a package DELETEs it; dist-tags have their own
  * endpoints; `npm whoami` asks who the token is. Packuments are generated from the rows on
- * every read (one query), so nothing but Postgres has to survive for a package to be served.
+ * every read, those cached per package in the state store (package-cache.ts) and dropped by
+ * every write, so nothing but Postgres has to survive for a package to be served.
  */
 export const npmLocal: LocalType = {
   async handle(ctx) {
@@ -82,7 +84,7 @@ async function packument(ctx: LocalRequest, name: string): Promise<Response> {
   const denied = readDenied(ctx);
   if (denied) return denied;
   const abbreviated = prefers(ctx.request.headers.get("accept"), [ABBREVIATED_TYPE], ["application/json"]);
-  const state = await ctx.stores.locals.readPackage(ctx.local.name, name);
+  const state = await readPackageForIndex(ctx, ctx.local.name, name);
   const document = state && buildPackument(state, { baseUrl: ctx.baseUrl, abbreviated });
   if (!state || !document) return npmError(404, `${name}: not found in ${ctx.local.name}`);
   // The revision changes with every publish, tag and deprecation: what a client revalidates against.
@@ -154,6 +156,7 @@ async function publish(ctx: LocalRequest, name: string, request: PublishRequest,
     await releaseBlobs(stores.blobs, stores.locals, [blob.sha256]);
     return npmError(409, `${name}@${version} was published before; a version can never be published again, even after an unpublish. Bump the version.`);
   }
+  await forgetPackage(ctx, local.name, name);
   ctx.observer.uploadFinished({ remote: local.name, path, size: blob.size, sha256: blob.sha256, by: who, durationMs: Date.now() - started, replaced: false });
   return Response.json({ ok: true, id: name, rev: revisionString(outcome.revision) }, { status: 201 });
 }
@@ -202,6 +205,7 @@ async function update(ctx: LocalRequest, name: string, rev: string | null, edit:
   }
   for (const [tag, version] of Object.entries(edit.tags)) if (state.tags[tag] !== version) await locals.setTag(local, name, tag, version);
   for (const tag of Object.keys(state.tags)) if (!(tag in edit.tags)) await locals.deleteTag(local, name, tag);
+  await forgetPackage(ctx, local, name);
   await forgetTarballs(ctx, removed, who);
   return Response.json({ ok: true, id: name });
 }
@@ -218,6 +222,7 @@ async function unpublishPackage(ctx: LocalRequest, name: string, rev: string): P
   if (conflict) return conflict;
   const removed: LocalFile[] = [];
   for (const version of live) removed.push(...((await locals.unpublishVersion(ctx.local.name, name, version.version)) ?? []));
+  await forgetPackage(ctx, ctx.local.name, name);
   await forgetTarballs(ctx, removed, who);
   return Response.json({ ok: true, id: name });
 }
@@ -247,7 +252,7 @@ async function distTags(ctx: LocalRequest, packageName: string, tag: string | nu
   if (method === "GET" && tag === null) {
     const denied = readDenied(ctx);
     if (denied) return denied;
-    const state = await locals.readPackage(local, packageName);
+    const state = await readPackageForIndex(ctx, local, packageName);
     const document = state && buildPackument(state, { baseUrl: ctx.baseUrl, abbreviated: true });
     return document ? Response.json(document["dist-tags"]) : npmError(404, `${packageName}: not found in ${local}`);
   }
@@ -257,7 +262,9 @@ async function distTags(ctx: LocalRequest, packageName: string, tag: string | nu
   if (!isTagName(tag)) return npmError(400, `'${tag}' is not a valid dist-tag name (a tag must not look like a version)`);
   if (method === "DELETE") {
     if (tag === "latest") return npmError(400, "the latest tag cannot be removed; point it at another version instead");
-    return (await locals.deleteTag(local, packageName, tag)) ? Response.json({ ok: true }) : npmError(404, `${packageName} has no dist-tag '${tag}'`);
+    if (!(await locals.deleteTag(local, packageName, tag))) return npmError(404, `${packageName} has no dist-tag '${tag}'`);
+    await forgetPackage(ctx, local, packageName);
+    return Response.json({ ok: true });
   }
   const received = await readBody(ctx.request, 1024);
   if ("refused" in received) return npmError(400, "the body of a dist-tag PUT is the version as a JSON string");
@@ -269,5 +276,6 @@ async function distTags(ctx: LocalRequest, packageName: string, tag: string | nu
   }
   if (typeof version !== "string" || !isVersion(version)) return npmError(400, "the body of a dist-tag PUT is the version as a JSON string");
   if (!(await locals.setTag(local, packageName, tag, version))) return npmError(404, `${packageName}@${version} is not published in ${local}`);
+  await forgetPackage(ctx, local, packageName);
   return Response.json({ ok: true, [tag]: version });
 }

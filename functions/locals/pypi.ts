@@ -24,6 +24,7 @@ import { serveLocalFile } from "./files.ts";
 import type { LocalRequest, LocalType } from "./local-type.ts";
 import { FormReader, formBoundary, MalformedForm } from "./multipart.ts";
 import { ArchiveError, findInTarGz } from "./tar.ts";
+import { forgetPackage, readPackageForIndex } from "./package-cache.ts";
 import { receiveBody, uploadIncomplete } from "./upload.ts";
 
 /** A form field of the upload API is short text; the file is the `content` part. */
@@ -34,7 +35,8 @@ const MAX_METADATA = 4 * 1024 * 1024;
  * `package: pypi` locals: the legacy upload API that twine speaks (`POST` of a multipart form
  * with `:action=file_upload` to the local's URL), and the simple repository API pip installs
  * from (`simple/`, `simple/{project}/`: PEP 503 HTML or PEP 691 JSON as asked, generated from
- * the rows on every read). Files are served at `packages/{project}/{filename}`.
+ * the rows on every read, cached per project in the state store, package-cache.ts). Files are
+ * served at `packages/{project}/{filename}`.
  */
 export const pypiLocal: LocalType = {
   async handle(ctx) {
@@ -85,7 +87,7 @@ async function root(ctx: LocalRequest): Promise<Response> {
 
 async function page(ctx: LocalRequest, project: string): Promise<Response> {
   const { format, contentType } = negotiate(ctx.request);
-  const state = await ctx.stores.locals.readPackage(ctx.local.name, project);
+  const state = await readPackageForIndex(ctx, ctx.local.name, project);
   const body = state && projectPage(state, ctx.baseUrl, format);
   if (!body) return jsonError(404, "NOT_FOUND", `${ctx.local.name}: no project '${project}'`);
   return simpleResponse(ctx, body, contentType);
@@ -148,6 +150,7 @@ async function upload(ctx: LocalRequest): Promise<Response> {
     await releaseBlobs(ctx.stores.blobs, ctx.stores.locals, [blob.sha256]);
     return refuse({ status: 409, code: "FILE_EXISTS", message: `File already exists: ${filename} was uploaded before; a file can never be replaced, upload a new version` });
   }
+  await forgetPackage(ctx, local.name, project);
   ctx.observer.uploadFinished({ remote: local.name, path, size: blob.size, sha256: blob.sha256, by: access.writer, durationMs: Date.now() - started, replaced: false });
   return Response.json({ ok: true, project, version: metadata.version, filename, sha256: blob.sha256, url: `${ctx.baseUrl}/${path}` });
 }

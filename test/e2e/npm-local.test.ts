@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tar } from "../support/archives.ts";
 import { startOwnBackends, type OwnBackends } from "../support/backends.ts";
@@ -316,6 +317,46 @@ describe("npm local repositories with npm", () => {
     });
     const objects = await json(await api(`/remotes/${local}/objects?prefix=@team/`));
     expect(objects.objects.map((object: { path: string }) => object.path)).toEqual(["@team/util/-/util-1.0.0.tgz", "@team/util/-/util-1.1.0-beta.1.tgz"]);
+  });
+
+  it("serves packuments from the state store's copy, which every write drops: a write shows on the next read, a flush loses nothing", async () => {
+    const rc = await npmrc("writer", writer);
+    await publish("cached-pkg", "1.0.0", rc);
+    const read = async () => json(await fetch(`${registry()}cached-pkg`));
+    // Past the publish's second drop of the copy: this read's copy stays.
+    await sleep(2500);
+    expect((await read()).description).toBe("cached-pkg for tests");
+    await sleep(500);
+    // Behind the proxy's back: the rows change, the copy does not (reads are served from it).
+    const db = new pg.Client(backends.env.DATABASE_URL);
+    await db.connect();
+    try {
+      await db.query("UPDATE local_packages SET metadata = metadata || '{\"description\": \"changed in Postgres\"}' WHERE local = $1 AND name = 'cached-pkg'", [local]);
+      expect((await read()).description).toBe("cached-pkg for tests");
+      // Each write drops the copy: the next read has it (and the change made behind the proxy's back).
+      await npm(work, ["dist-tag", "add", "cached-pkg@1.0.0", "stable"], rc);
+      const tagged = await read();
+      expect([tagged["dist-tags"], tagged.description]).toEqual([{ latest: "1.0.0", stable: "1.0.0" }, "changed in Postgres"]);
+      await publish("cached-pkg", "1.1.0", rc);
+      expect(Object.keys((await read()).versions)).toEqual(["1.0.0", "1.1.0"]);
+      await npm(work, ["dist-tag", "rm", "cached-pkg", "stable"], rc);
+      expect((await read())["dist-tags"]).toEqual({ latest: "1.1.0" });
+      await npm(work, ["deprecate", "cached-pkg@1.0.0", "old"], rc);
+      expect((await read()).versions["1.0.0"].deprecated).toBe("old");
+      await npm(work, ["unpublish", "cached-pkg@1.0.0"], rc);
+      expect(Object.keys((await read()).versions)).toEqual(["1.1.0"]);
+      const abbreviated = await json(await fetch(`${registry()}cached-pkg`, { headers: { accept: "application/vnd.npm.install-v1+json" } }));
+      expect(Object.keys(abbreviated.versions)).toEqual(["1.1.0"]);
+
+      // A flushed state store: everything from Postgres again.
+      await db.query("UPDATE local_packages SET metadata = metadata || '{\"description\": \"changed again\"}' WHERE local = $1 AND name = 'cached-pkg'", [local]);
+      await backends.redis.flush();
+      expect((await read()).description).toBe("changed again");
+      await npm(work, ["unpublish", "cached-pkg", "--force"], rc);
+      expect((await fetch(`${registry()}cached-pkg`)).status).toBe(404);
+    } finally {
+      await db.end();
+    }
   });
 
   it("loses nothing when Redis is flushed and the proxy restarts: packuments rebuild from Postgres", async () => {
