@@ -132,11 +132,11 @@ export interface UploadSession {
 
 export interface LocalStore {
   getLocalFile(local: string, path: string): Promise<LocalFile | null>;
-  /** Every file under `prefix` ("" = all), ordered by path; `after` is the last path of the previous page. */
+  /** Every file under `prefix` ("" = all), ordered by path bytewise; `after` is the last path of the previous page. */
   listLocalFiles(local: string, options: { prefix: string; after?: string; limit: number }): Promise<LocalFileUsage[]>;
   /** How many files, and bytes, each local holds (locals with none are left out). */
   filesByLocal(): Promise<{ local: string; files: number; bytes: number }[]>;
-  /** What is directly in `folder` ("" or ending in "/"), ordered by name; `after` is the last name of the previous page. */
+  /** What is directly in `folder` ("" or ending in "/"), ordered by name bytewise; `after` is the last name of the previous page. */
   listLocalFolder(local: string, folder: string, options: { after?: string; limit: number }): Promise<FolderEntry[]>;
   /** Removes a file row and returns it (null when there was none); its blob is the caller's to release. */
   deleteLocalFile(local: string, path: string): Promise<LocalFile | null>;

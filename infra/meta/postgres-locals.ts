@@ -1,4 +1,5 @@
 import type { PgConnection } from "../pg/connection.ts";
+import { prefixUpperBound } from "./bytewise.ts";
 import type {
   BlobLockedStore,
   FolderEntry,
@@ -52,10 +53,15 @@ export class PostgresLocalStore implements LocalStore {
   }
 
   async listLocalFiles(local: string, options: { prefix: string; after?: string; limit: number }): Promise<LocalFileUsage[]> {
+    // A range of the bytewise index (migration 010), not a filter over every file of the local.
+    const params: unknown[] = [local, options.prefix, options.after ?? "", options.limit];
+    const upper = prefixUpperBound(options.prefix);
+    const below = upper === null ? "" : `AND path COLLATE "C" < $${params.push(upper)}`;
     const rows = await this.#pg.query<Record<string, unknown>>(
       `SELECT ${FILE_COLUMNS}, hits, last_access FROM local_files
-       WHERE local = $1 AND starts_with(path, $2) AND path > $3 ORDER BY path LIMIT $4`,
-      [local, options.prefix, options.after ?? "", options.limit],
+       WHERE local = $1 AND starts_with(path, $2) AND path COLLATE "C" >= $2 ${below} AND path COLLATE "C" > $3
+       ORDER BY path COLLATE "C" LIMIT $4`,
+      params,
     );
     return rows.map((row) => ({ ...fileFromRow(row), hits: Number(row.hits), lastAccess: row.last_access ? new Date(row.last_access as string) : null }));
   }

@@ -1,4 +1,5 @@
 import type { PgConnection } from "../pg/connection.ts";
+import { prefixUpperBound } from "./bytewise.ts";
 import { referencedBlobs } from "./postgres-locals.ts";
 import type {
   ArtifactRecord,
@@ -57,18 +58,6 @@ function toUsageTotals(row: Record<string, string>): UsageTotals {
     uploads: Number(row.uploads ?? 0),
     bytesUploaded: Number(row.bytes_uploaded ?? 0),
   };
-}
-
-/**
- * The first string after every string that starts with `prefix`, in bytewise (UTF-8) order:
- * the prefix with its last character incremented. Null for "" (no bound) or when the last
- * character cannot be incremented (the starts_with filter alone then decides).
- */
-function prefixUpperBound(prefix: string): string | null {
-  const characters = [...prefix];
-  const last = characters.pop()?.codePointAt(0);
-  if (last === undefined || last === 0x10ffff || last === 0xd7ff) return null;
-  return characters.join("") + String.fromCodePoint(last + 1);
 }
 
 /** Table names come from this fixed map, never from input. */

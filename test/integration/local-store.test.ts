@@ -64,7 +64,7 @@ describe("LocalStore on Postgres", () => {
     expect(await store.withBlobLocks([sha256("one"), sha256("two")], (locked) => locked.referencedBlobs([sha256("one"), sha256("two")]))).toEqual(new Set([sha256("two")]));
   });
 
-  it("lists a folder with an index probe per entry, never reading the files below it", async () => {
+  it("lists a folder with an index probe per entry, and a prefix as a range, never reading the other files", async () => {
     const { pg } = open();
     await pg.query(
       `INSERT INTO local_files (local, path, sha256, size, content_type, uploaded_by)
@@ -89,6 +89,8 @@ describe("LocalStore on Postgres", () => {
     expect((await probed.listLocalFolder("scan", "big/", { limit: 10 })).map((entry) => entry.name)).toEqual(["B.txt", "a.txt", "c.txt", "deep/", "sub/"]);
     expect((await probed.listLocalFolder("scan", "big/", { after: "deep/", limit: 10 })).map((entry) => entry.name)).toEqual(["sub/"]);
     expect((await probed.listLocalFolder("scan", "", { limit: 10 })).map((entry) => entry.name)).toEqual(["a.txt", "big/", "bigger/"]);
+    // A prefix search (the objects browser) is a range of the same index.
+    expect((await probed.listLocalFiles("scan", { prefix: "big/s", after: "big/sub/1.bin", limit: 3 })).map((file) => file.path)).toEqual(["big/sub/10.bin", "big/sub/100.bin", "big/sub/1000.bin"]);
     for (const plan of plans) {
       const reads = scansOf(plan, "local_files");
       expect(reads.map((node) => node["Node Type"])).not.toContain("Seq Scan");
