@@ -3,12 +3,14 @@ import { currentRemotes } from "./config/cache.ts";
 import type { Env } from "./env.ts";
 import { runMaintenance } from "./maintenance/index.ts";
 import { answerHot } from "./proxy/hot-route.ts";
+import { withoutInternalHeaders } from "./virtuals/member-observer.ts";
 import { createStores } from "./stores.ts";
 
 export { FillCoordinator } from "./fills/coordinator.ts";
 
 export default {
-  fetch: (request, env, ctx) => answerHot(request, env) ?? app.fetch(request, env, ctx),
+  // The coordinator calls the app itself: only requests from outside come through here.
+  fetch: (request, env, ctx) => answerHot(request, env) ?? app.fetch(withoutInternalHeaders(request), env, ctx),
   /** The Cron Trigger (wrangler.toml `[triggers]`): sweeps abandoned uploads and keeps storage bounded. */
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     const stores = createStores(env);

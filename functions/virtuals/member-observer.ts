@@ -28,3 +28,11 @@ export function memberOfVirtual(ctx: ProxyContext, request: Request): ProxyConte
   const virtual = insideCoordinator(ctx.env) ? request.headers.get(VIA_VIRTUAL_HEADER) : null;
   return virtual ? { ...ctx, observer: forVirtual(ctx.observer, virtual) } : ctx;
 }
+
+/** What a client sent, less the header only the Worker itself may set for its coordinator (the Worker's entry calls it). */
+export function withoutInternalHeaders(request: Request): Request {
+  if (!request.headers.has(VIA_VIRTUAL_HEADER)) return request;
+  const headers = new Headers(request.headers);
+  headers.delete(VIA_VIRTUAL_HEADER);
+  return new Request(request, { headers });
+}

@@ -91,6 +91,19 @@ describe("a virtual in stats, events and the objects browser", () => {
     });
   });
 
+  it("does not let a client name a virtual in a remote's events with the internal header", async () => {
+    packument(origins.a, ["1.0.0", "1.1.0"]);
+    const direct = await fetch(`${stack.url}/api/v1/remote/${names.a}/shared/-/shared-1.1.0.tgz`, { headers: { "x-artifact-via-virtual": "forged" } });
+    expect(await direct.text()).toBe("shared 1.1.0");
+    await eventually(async () => {
+      const text = await (await api("/events?backlog=200&timeout=1")).text();
+      const finished = [...text.matchAll(/event: fetch\.finished\ndata: (.*)\n/g)].map((match) => JSON.parse(match[1]!) as Record<string, unknown>);
+      const own = finished.find((event) => event.remote === names.a && event.path === "shared/-/shared-1.1.0.tgz");
+      expect(own).toBeDefined();
+      expect(own).not.toHaveProperty("virtual");
+    });
+  });
+
   const signIn = async (page: Page) => {
     await page.goto(`${stack.url}/ui/`);
     await page.getByLabel("Management token").fill(admin);
