@@ -380,7 +380,7 @@ async function measureFirstSeenHits(runtime: string, column: string, target: Tar
   for (const url of urls) await target.settle(url);
   const redis = new Redis(redisUrl);
   try {
-    await redis.set(CONFIG_VERSION_KEY, `bench-${randomBytes(4).toString("hex")}`);
+    await redis.incr(CONFIG_VERSION_KEY);
   } finally {
     redis.disconnect();
   }

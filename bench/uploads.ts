@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, open, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { startFauxqs } from "fauxqs";
@@ -27,7 +27,12 @@ interface Measurement {
   work: (base: string) => Promise<Transfer>;
   /** A PUT whose RSS is held to the target (the Worker's own path: no copy through the isolate). */
   rssTarget?: boolean;
+  /** The bytes it moves, when not the upload size. */
+  bytes?: number;
 }
+
+/** Issue 11's docker figure: one layer of this size pushed to a docker local. */
+const LAYER_BYTES = 64 * MiB;
 
 /**
  * The third table of `npm run bench` (BENCH_ONLY=uploads): a large generic upload (`curl -T`)
@@ -35,7 +40,8 @@ interface Measurement {
  * nginx into the blob store), with workerd's RSS sampled during each. Once on local R2 (as
  * `npm start` runs: the R2 simulator lives in the same workerd process, so its memory shows in
  * the figure) and once on S3 (the fauxqs emulator, in this Node process: the figure is the
- * Worker's own). Every row runs on a fresh workerd, so one row's growth is not the next one's
+ * Worker's own), and a 64 MiB layer pushed to a docker local on each. Every row runs on a fresh
+ * workerd, so one row's growth is not the next one's
  * baseline; each blob store gets its own Postgres database and Redis.
  */
 export async function uploadBench(cleanup: Cleanup, dir: string, config: UploadBenchConfig): Promise<void> {
@@ -44,7 +50,8 @@ export async function uploadBench(cleanup: Cleanup, dir: string, config: UploadB
   const loadBefore = loadavg()[0]!;
   const filesDir = join(dir, "files");
   await mkdir(filesDir, { recursive: true });
-  for (const [name, length] of [["cached.bin", bytes], ["new.bin", bytes], ["warm.bin", MiB]] as const) await writeRandomFile(join(filesDir, name), length);
+  for (const [name, length] of [["cached.bin", bytes], ["new.bin", bytes], ["warm.bin", MiB], ["layer.bin", LAYER_BYTES]] as const) await writeRandomFile(join(filesDir, name), length);
+  const layerDigest = `sha256:${createHash("sha256").update(await readFile(join(filesDir, "layer.bin"))).digest("hex")}`;
   const nginx = await startNginx(cleanup, join(dir, "nginx"), filesDir, 1);
   const s3 = await startFauxqs({ port: 0, logger: false, host: "127.0.0.1" });
   cleanup.defer("S3 emulator", () => s3.stop());
@@ -54,6 +61,8 @@ export async function uploadBench(cleanup: Cleanup, dir: string, config: UploadB
   const remote = (base: string) => transfer(`${base}/api/v1/remote/origin/cached.bin`);
   const put = (file: string) => (base: string) => upload(join(filesDir, file), `${base}/api/v1/local/uploads/big/${file}`);
   const get = (base: string) => transfer(`${base}/api/v1/local/uploads/big/new.bin`);
+  // The registry's monolithic upload: one POST with the digest, the layer as the body.
+  const layer = { bytes: LAYER_BYTES, work: (base: string) => upload(join(filesDir, "layer.bin"), `${base}/v2/registry/bench/image/blobs/uploads/?digest=${layerDigest}`, "POST") };
   const backends: { name: string; env: Record<string, string>; rows: Measurement[] }[] = [
     {
       name: "local R2",
@@ -63,6 +72,7 @@ export async function uploadBench(cleanup: Cleanup, dir: string, config: UploadB
         { name: "PUT of the same bytes into a generic local (at their content address already)", work: put("cached.bin"), rssTarget: true },
         { name: "PUT of new bytes (then copied to their content address through the isolate)", work: put("new.bin") },
         { name: "GET of those bytes back from the local", work: get },
+        { name: `push of a ${formatSize(LAYER_BYTES)} layer to a docker local (POST …/blobs/uploads/?digest=)`, ...layer },
       ],
     },
     {
@@ -72,16 +82,17 @@ export async function uploadBench(cleanup: Cleanup, dir: string, config: UploadB
         { name: "fetched through a remote (a miss)", work: remote },
         { name: "PUT of new bytes into a generic local (server-side copy to their content address)", work: put("new.bin"), rssTarget: true },
         { name: "GET of those bytes back from the local", work: get },
+        { name: `push of a ${formatSize(LAYER_BYTES)} layer to a docker local (POST …/blobs/uploads/?digest=)`, ...layer },
       ],
     },
   ];
 
-  const results: (Row & { backend: string; rssTarget?: boolean })[] = [];
+  const results: (Row & { backend: string; rssTarget?: boolean; bytes: number })[] = [];
   for (const backend of backends) {
     const redisUrl = await startRedis(cleanup);
     const database = await createDatabase(cleanup, "uploads");
     const configPath = join(dir, `remotes-${results.length}.yaml`);
-    await writeFile(configPath, stringify({ remotes: { uploads: { type: "local", max_upload_size: 2 * bytes }, origin: { base_url: nginx.originUrl, allow_private_network: true } } }));
+    await writeFile(configPath, stringify({ remotes: { uploads: { type: "local", max_upload_size: 2 * bytes }, registry: { type: "local", package: "docker" }, origin: { base_url: nginx.originUrl, allow_private_network: true } } }));
     const options = { configPath, dataDir: join(dir, `proxy-${results.length}`), env: { DATABASE_URL: database.url, REDIS_URL: redisUrl, ADMIN_TOKEN, ...backend.env } };
     for (const row of backend.rows) {
       // A workerd of its own, warmed by a small upload, download and miss first.
@@ -94,7 +105,7 @@ export async function uploadBench(cleanup: Cleanup, dir: string, config: UploadB
         await transfer(warm);
         await transfer(`${proxy.url}/api/v1/remote/origin/warm.bin`);
         const label = `${backend.name}: ${row.name}`;
-        results.push({ ...(await sampled(proxy.workerdPid, label, bytes, () => row.work(proxy.url))), backend: backend.name, rssTarget: row.rssTarget });
+        results.push({ ...(await sampled(proxy.workerdPid, label, row.bytes ?? bytes, () => row.work(proxy.url))), backend: backend.name, rssTarget: row.rssTarget, bytes: row.bytes ?? bytes });
       } finally {
         await cleanup.unwind(mark);
       }
@@ -104,7 +115,7 @@ export async function uploadBench(cleanup: Cleanup, dir: string, config: UploadB
 
   console.log(`\n## uploads to a local repository (${config.quick ? "BENCH_QUICK smoke run" : "full run"}, loopback, ${new Date().toISOString()})\n`);
   console.log(`| ${size} | MiB/s | seconds | workerd RSS MiB before / peak / after |\n| --- | --- | --- | --- |`);
-  for (const { name, result, rss } of results) {
+  for (const { name, result, rss, bytes } of results) {
     console.log(`| ${name} | ${fmt(bytes / MiB / (result.totalMs / 1000))} | ${fmt(result.totalMs / 1000)} | ${fmt(rss.before, 0)} / ${fmt(rss.peak, 0)} / ${fmt(rss.after, 0)} |`);
   }
   console.log(`| straight from nginx, for reference | ${fmt(bytes / MiB / (origin.totalMs / 1000))} | ${fmt(origin.totalMs / 1000)} | |`);
@@ -138,11 +149,11 @@ async function sampled(pid: number, name: string, bytes: number, work: () => Pro
   return { name, result, rss: { before, peak, after } };
 }
 
-/** `curl -T` with the admin token; `bytes` counts what was sent. */
-async function upload(file: string, url: string): Promise<Transfer> {
+/** `curl -T` (a PUT, or `method`) with the admin token; `bytes` counts what was sent. */
+async function upload(file: string, url: string, method = "PUT"): Promise<Transfer> {
   const output = await run(
     "curl",
-    ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_starttransfer} %{time_total} %{size_upload}", "-T", file, "-H", `Authorization: Bearer ${ADMIN_TOKEN}`, url],
+    ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_starttransfer} %{time_total} %{size_upload}", "-T", file, "-X", method, "-H", `Authorization: Bearer ${ADMIN_TOKEN}`, url],
     1_800_000,
   );
   const [status, ttfb, total, sent] = output.trim().split(" ").map(Number);

@@ -128,7 +128,7 @@ async function miss(ctx: ProxyContext, job: Job, seen: StoredEntry | null): Prom
   for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
     const led = joinRunning(ctx, job) ?? (await lead(ctx, job));
     if (led) return led;
-    await sleep(delay);
+    await (insideCoordinator(ctx.env) ? runningFills.started(job.indexKey, delay) : sleep(delay));
     const now = await readStored(ctx, job);
     if (now && now.raw !== seen?.raw) {
       const committed = await serve(ctx, job, now.entry);
