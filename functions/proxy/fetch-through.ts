@@ -129,6 +129,9 @@ async function miss(ctx: ProxyContext, job: Job, seen: StoredEntry | null): Prom
     const led = joinRunning(ctx, job) ?? (await lead(ctx, job));
     if (led) return led;
     await (insideCoordinator(ctx.env) ? runningFills.started(job.indexKey, delay) : sleep(delay));
+    // At once, before any other await: a fast upstream moves the fill past its window meanwhile.
+    const joined = joinRunning(ctx, job);
+    if (joined) return joined;
     const now = await readStored(ctx, job);
     if (now && now.raw !== seen?.raw) {
       const committed = await serve(ctx, job, now.entry);
