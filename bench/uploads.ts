@@ -149,11 +149,15 @@ async function sampled(pid: number, name: string, bytes: number, work: () => Pro
   return { name, result, rss: { before, peak, after } };
 }
 
-/** `curl -T` (a PUT, or `method`) with the admin token; `bytes` counts what was sent. */
-async function upload(file: string, url: string, method = "PUT"): Promise<Transfer> {
+/**
+ * `curl -T` with the admin token, or with `method` a body from the file (-T would append the
+ * file's name to a URL that ends in "/"); `bytes` counts what was sent.
+ */
+async function upload(file: string, url: string, method?: string): Promise<Transfer> {
+  const body = method ? ["-X", method, "-H", "content-type: application/octet-stream", "--data-binary", `@${file}`] : ["-T", file];
   const output = await run(
     "curl",
-    ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_starttransfer} %{time_total} %{size_upload}", "-T", file, "-X", method, "-H", `Authorization: Bearer ${ADMIN_TOKEN}`, url],
+    ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_starttransfer} %{time_total} %{size_upload}", ...body, "-H", `Authorization: Bearer ${ADMIN_TOKEN}`, url],
     1_800_000,
   );
   const [status, ttfb, total, sent] = output.trim().split(" ").map(Number);
