@@ -26,6 +26,24 @@ export async function startRedis(cleanup: Cleanup): Promise<string> {
   throw new Error(`redis-server did not start:\n${output()}`);
 }
 
+/**
+ * The S3 emulator (fauxqs) in a Node process of its own, with `bucket` created; its endpoint.
+ * Not in the benchmark's process: the objects it holds (a 1 GiB miss) would slow that process,
+ * and with it the Upstash bridge every request of the proxy's reads go through.
+ */
+export async function startS3(cleanup: Cleanup, bucket: string): Promise<string> {
+  const port = await freePort();
+  const script = `import("fauxqs").then(async ({ startFauxqs }) => { const s3 = await startFauxqs({ port: ${port}, logger: false, host: "127.0.0.1" }); s3.createBucket(${JSON.stringify(bucket)}); console.log("listening"); })`;
+  const child = cleanup.spawn(process.execPath, ["-e", script], { cwd: new URL("..", import.meta.url).pathname });
+  const output = captureOutput(child);
+  const deadline = Date.now() + 30_000;
+  while (!output().includes("listening")) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the S3 emulator did not start:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return `http://127.0.0.1:${port}`;
+}
+
 /** A fresh database on the machine's Postgres, dropped at cleanup. */
 export async function createDatabase(cleanup: Cleanup, label: string): Promise<{ name: string; url: string }> {
   const name = `artifactapi_bench_${label}_${randomBytes(4).toString("hex")}`;

@@ -8,12 +8,11 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { startFauxqs } from "fauxqs";
 import { stringify } from "yaml";
 import Redis from "ioredis";
 import { CONFIG_VERSION_KEY } from "../functions/config/cache.ts";
 import { buildWorker } from "../infra/local/build-worker.ts";
-import { countRedisCommands, createDatabase, perRequest, readPostgresCounts, startRedis, STATS_SETTLE_MS } from "./backends.ts";
+import { countRedisCommands, createDatabase, perRequest, readPostgresCounts, startRedis, startS3, STATS_SETTLE_MS } from "./backends.ts";
 import { clientBench, missingClientTools } from "./clients.ts";
 import { benchConfig, benchSections, clientBenchConfig, formatSize, uploadBenchConfig, type BenchConfig } from "./config.ts";
 import { hitLoop, median, transfer, wrk, type Transfer, type WrkResult } from "./load.ts";
@@ -147,11 +146,8 @@ async function main(): Promise<void> {
   fill(COLUMNS.nginx, cached);
   await measureWaiters("nginx proxy_cache", COLUMNS.nginx, nginxTarget, true);
 
-  // The S3 API of the workerd column: the fauxqs emulator in this Node process.
-  const s3 = await startFauxqs({ port: 0, logger: false, host: "127.0.0.1" });
-  cleanup.defer("S3 emulator", () => s3.stop());
-  s3.createBucket("bench");
-  const s3Env = { S3_ENDPOINT: `http://127.0.0.1:${s3.port}`, S3_BUCKET: "bench", S3_ACCESS_KEY_ID: "bench", S3_SECRET_ACCESS_KEY: "bench", S3_REGION: "us-east-1" };
+  // The S3 API of the workerd column: the fauxqs emulator, in a process of its own.
+  const s3Env = { S3_ENDPOINT: await startS3(cleanup, "bench"), S3_BUCKET: "bench", S3_ACCESS_KEY_ID: "bench", S3_SECRET_ACCESS_KEY: "bench", S3_REGION: "us-east-1" };
   const floorBundle = await buildWorker(join(dir, "blob-floor"), join(import.meta.dirname, "blob-floor-worker.ts"));
   const floors: Partial<Record<Runtime, number>> = {};
   const peers = await startPeers(cleanup, join(dir, "peers"));
@@ -232,7 +228,7 @@ async function main(): Promise<void> {
   console.log(
     `\nwrk -t${config.threads} -c${config.connections} ${config.seconds}s per row; large transfers: curl, median of ${config.runs}; ` +
       `nginx worker_processes ${config.nginxWorkers}; backends: Postgres (fresh database) + own redis-server via the Upstash bridge + local R2 ` +
-      `(workerd: S3 on the fauxqs emulator, in the benchmark's Node process). ` +
+      `(workerd: S3 on the fauxqs emulator, in a process of its own). ` +
       `Load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after` +
       (loadBefore > 0.5 ? ": the machine was busy before the run started, the figures are noisy." : "."),
   );
