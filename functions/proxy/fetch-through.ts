@@ -445,12 +445,12 @@ async function readStored(ctx: ProxyContext, job: Job): Promise<StoredEntry | nu
   }
 }
 
-/** Serves an entry; if its blob was just promoted away, follows the entry once more. */
 /** The header options of a fresh hit: what the hot path answers with too. */
 function hitHeaderOptions(job: Job): HeaderOptions {
   return { source: "cache", disposition: job.dispositionHeader, extra: job.responseHeaders };
 }
 
+/** Serves an entry; if its blob was just promoted away, follows the entry once more. */
 async function serve(ctx: ProxyContext, job: Job, entry: IndexEntry, source: "cache" | "remote" = "cache", stale?: string): Promise<Response | null> {
   const options = { ...hitHeaderOptions(job), source, stale: stale ? { reason: stale, fetchedAt: entry.fetchedAt } : undefined };
   const edge = EdgeBlobCache.from(ctx.env, ctx.stores.blobs, ctx.background);
